@@ -1,0 +1,1 @@
+"""Mimi Explorer's Qt side: windows, widgets, worker threads, audio devices."""

@@ -1,0 +1,223 @@
+"""Command-line interface: roundtrip, encode, decode, bench (no GUI, no Qt imports).
+
+User errors print one line on stderr (`mimi-explorer: error: ...`) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .errors import CodecError
+
+PROG = "mimi-explorer"
+COMMANDS = ("roundtrip", "encode", "decode", "bench")
+
+
+class UserError(Exception):
+    pass
+
+
+def _progress(label: str):
+    """A progress callback printing to stderr, only when it is a terminal or the job is long."""
+    last = [-1]
+
+    def report(done: int, total: int) -> None:
+        pct = int(100 * done / max(total, 1))
+        if total > 250 and pct // 10 != last[0]:
+            last[0] = pct // 10
+            print(f"{label}: {pct}% ({done}/{total} frames)", file=sys.stderr)
+
+    return report
+
+
+def _load(args: argparse.Namespace):
+    from .weights import load_codec
+
+    codec = load_codec(args.weights, args.device)
+    print(f"model: {codec.description} on {codec.device}", file=sys.stderr)
+    return codec
+
+
+def cmd_roundtrip(args: argparse.Namespace) -> int:
+    from .audio import load_audio, write_audio
+    from .pipeline import decode_signal, encode_signal, from_codec_rate, to_codec_rate
+
+    audio = load_audio(args.input)
+    for w in audio.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    codec = _load(args)
+    k = args.codebooks or codec.num_codebooks
+    x24 = to_codec_rate(codec, audio.samples, audio.sample_rate)
+    codes = encode_signal(codec, x24, k, progress=_progress("encode"))
+    y24 = decode_signal(codec, codes, x24.shape[1], progress=_progress("decode"))
+    y = from_codec_rate(codec, y24, audio.sample_rate, audio.num_samples)
+    write_audio(args.output, y, audio.sample_rate)
+    print(
+        f"wrote {args.output}: {audio.channels} ch, {audio.duration:.2f} s at "
+        f"{audio.sample_rate} Hz, {k} codebooks ({codec.bitrate(k) / 1000:.2f} kbps "
+        f"per channel)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from .audio import load_audio
+    from .codes_io import CodesFile, save_codes
+    from .pipeline import encode_signal, to_codec_rate
+
+    audio = load_audio(args.input)
+    for w in audio.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    codec = _load(args)
+    x24 = to_codec_rate(codec, audio.samples, audio.sample_rate)
+    codes = encode_signal(codec, x24, args.codebooks, progress=_progress("encode"))
+    save_codes(
+        args.output,
+        CodesFile(
+            codes=codes,
+            sample_rate=audio.sample_rate,
+            num_samples=audio.num_samples,
+            codec_sample_rate=codec.sample_rate,
+            frame_rate=codec.frame_rate,
+            codebook_size=codec.codebook_size,
+            model=codec.description,
+        ),
+    )
+    print(
+        f"wrote {args.output}: codes {list(codes.shape)} (channels, codebooks, frames)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from .audio import write_audio
+    from .codes_io import load_codes
+    from .pipeline import decode_signal, from_codec_rate
+
+    cf = load_codes(args.input)
+    codec = _load(args)
+    if cf.codebook_size != codec.codebook_size:
+        raise UserError(
+            f"{args.input} was made with {cf.codebook_size}-entry codebooks; "
+            f"this model has {codec.codebook_size} ({codec.description})"
+        )
+    codes = cf.codes
+    if args.codebooks:
+        if args.codebooks > codes.shape[1]:
+            raise UserError(f"the file has only {codes.shape[1]} codebooks")
+        codes = codes[:, : args.codebooks]
+    n24 = round(cf.num_samples * codec.sample_rate / cf.sample_rate)
+    y24 = decode_signal(codec, codes, n24, progress=_progress("decode"))
+    y = from_codec_rate(codec, y24, cf.sample_rate, cf.num_samples)
+    write_audio(args.output, y, cf.sample_rate)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Mimi Explorer: run the GUI (`main.py [FILE]`) or one of the commands below.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def model_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--weights",
+            default="kyutai/mimi",
+            metavar="SRC",
+            help="model: hub repo id, folder, .safetensors file, 'demo' or "
+            "'random:tiny' (default: kyutai/mimi)",
+        )
+        sp.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+
+    def k_arg(v: str) -> int:
+        k = int(v)
+        if not 1 <= k <= 32:
+            raise argparse.ArgumentTypeError("must be 1..32")
+        return k
+
+    sp = sub.add_parser("roundtrip", help="encode and decode a file; write the reconstruction")
+    sp.add_argument("input", help="any file soundfile reads (WAV, FLAC, OGG, MP3, ...)")
+    sp.add_argument("-o", "--output", required=True, help="output .wav or .flac")
+    sp.add_argument(
+        "--codebooks",
+        type=k_arg,
+        default=None,
+        metavar="K",
+        help="codebooks to decode, 1..32 (default: all)",
+    )
+    model_args(sp)
+    sp.set_defaults(func=cmd_roundtrip)
+
+    sp = sub.add_parser("encode", help="encode a file to codes (.safetensors)")
+    sp.add_argument("input")
+    sp.add_argument("-o", "--output", required=True, help="codes file (.safetensors)")
+    sp.add_argument("--codebooks", type=k_arg, default=None, metavar="K")
+    model_args(sp)
+    sp.set_defaults(func=cmd_encode)
+
+    sp = sub.add_parser("decode", help="decode a codes file to audio")
+    sp.add_argument("input", help="codes file written by `encode`")
+    sp.add_argument("-o", "--output", required=True, help="output .wav or .flac")
+    sp.add_argument(
+        "--codebooks",
+        type=k_arg,
+        default=None,
+        metavar="K",
+        help="decode only the first K codebooks",
+    )
+    model_args(sp)
+    sp.set_defaults(func=cmd_decode)
+
+    sp = sub.add_parser("bench", help="speed of batch and streaming coding on this machine")
+    sp.add_argument("--seconds", type=float, default=10.0, help="audio length (default 10)")
+    sp.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    sp.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    sp.add_argument(
+        "--weights",
+        default="random:mimi",
+        metavar="SRC",
+        help="model to time (default: random weights, released config)",
+    )
+    sp.add_argument("--frames", type=int, default=60, help="streaming frames timed per K")
+    sp.add_argument("--repeats", type=int, default=3, help="batch repeats (best is kept)")
+    sp.add_argument("--no-hf", action="store_true", help="skip the transformers reference")
+    sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sp.set_defaults(func=cmd_bench)
+    return p
+
+
+def run(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except (CodecError, UserError, ValueError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(f"{PROG}: error: out of memory", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(
+            f"{PROG}: error: {e.strerror or e} ({getattr(e, 'filename', '') or ''})",
+            file=sys.stderr,
+        )
+        return 2

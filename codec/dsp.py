@@ -1,0 +1,38 @@
+"""Signal helpers for display: spectrograms and peak envelopes (numpy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def spectrogram_db(
+    x: np.ndarray,
+    sample_rate: int,
+    n_fft: int = 512,
+    max_columns: int = 4000,
+    floor_db: float = -100.0,
+) -> tuple[np.ndarray, float]:
+    """Magnitude spectrogram of x [T] in dB: ([n_fft/2 + 1, columns], seconds per column).
+
+    The hop grows with the signal so there are at most `max_columns` columns: a one-hour
+    file costs the same to draw as a one-minute one.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    hop = max(n_fft // 4, int(np.ceil(len(x) / max_columns)))
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    n_cols = 1 + (len(x) - n_fft) // hop
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_cols)[:, None]
+    window = np.hanning(n_fft).astype(np.float32)
+    spec = np.abs(np.fft.rfft(x[idx] * window, axis=1)).T
+    db = 20 * np.log10(np.maximum(spec, 1e-12))
+    return np.maximum(db, floor_db).astype(np.float32), hop / sample_rate
+
+
+def peak_envelope(x: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """(min, max) of x [T] over `bins` equal blocks: a waveform overview for long files."""
+    n = len(x) // bins * bins
+    if n == 0:
+        return x.copy(), x.copy()
+    blocks = x[:n].reshape(bins, -1)
+    return blocks.min(axis=1), blocks.max(axis=1)

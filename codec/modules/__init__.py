@@ -1,0 +1,1 @@
+"""Building blocks of the Mimi model; each supports batch and explicit-state streaming."""
