@@ -1,0 +1,226 @@
+"""Live round trip: mic -> 1920-sample frames -> streaming encode -> decode -> speaker.
+
+The audio callbacks only copy: the input callback queues each block, the output callback
+copies samples out of a ring of decoded audio (silence when it runs dry, counted as a late
+frame). `LiveEngine.run()` does the work in the codec worker's thread: it cuts 80 ms
+frames, resamples to and from the device rate with `soxr.ResampleStream` when the device
+cannot run at 24 kHz, encodes and decodes each frame with the K of the moment, and keeps
+both signals so the session can become a normal comparison when it stops.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import soxr
+import torch
+
+from .audio_io import AudioBackend
+
+MAX_QUEUED_FRAMES = 25  # 2 s of input backlog; beyond that the oldest input is dropped
+
+
+@dataclass
+class LiveStats:
+    frames: int = 0
+    compute_ms: float = 0.0  # last frame, encode + decode
+    compute_ms_avg: float = 0.0
+    rtf: float = 0.0  # compute time / frame duration
+    latency_ms: float = 0.0  # estimated mic-to-speaker latency
+    dropped: int = 0  # input frames dropped because processing fell behind
+    late: int = 0  # output callbacks that found no decoded audio (underruns)
+    k: int = 8
+
+
+@dataclass
+class LiveResult:
+    input24: np.ndarray  # [T] float32 at the codec rate
+    output24: np.ndarray  # [T] decoded, aligned with the input (same frames)
+    codes: np.ndarray  # [32, F]
+    ks: list[int] = field(default_factory=list)  # K used for each frame
+
+
+class _Ring:
+    """A lock-protected sample FIFO; pop() returns what is there and pads with silence."""
+
+    def __init__(self) -> None:
+        self._buf: collections.deque[np.ndarray] = collections.deque()
+        self._lock = threading.Lock()
+        self.size = 0
+
+    def push(self, x: np.ndarray) -> None:
+        with self._lock:
+            self._buf.append(x)
+            self.size += len(x)
+
+    def pop_into(self, out: np.ndarray) -> int:
+        """Fill out [n] with queued samples; returns how many were real (rest is 0)."""
+        n, got = len(out), 0
+        with self._lock:
+            while got < n and self._buf:
+                head = self._buf[0]
+                take = min(n - got, len(head))
+                out[got : got + take] = head[:take]
+                got += take
+                if take == len(head):
+                    self._buf.popleft()
+                else:
+                    self._buf[0] = head[take:]
+            self.size -= got
+        out[got:] = 0.0
+        return got
+
+
+class LiveEngine:
+    def __init__(
+        self,
+        codec,
+        backend: AudioBackend,
+        input_device: int | None = None,
+        output_device: int | None = None,
+        device_rate: int | None = None,
+        k: int = 8,
+    ) -> None:
+        self.codec = codec
+        self.backend = backend
+        self.input_device, self.output_device = input_device, output_device
+        self.rate = codec.sample_rate
+        self.device_rate = device_rate or self.rate
+        self.k = k
+        self.monitor = "output"  # or "input": what the speaker plays
+        self.stats = LiveStats(k=k)
+        self.error = ""
+        self.on_frame = None  # callable(codes [32], LiveStats), called from run()'s thread
+        self._in_q: queue.Queue[np.ndarray] = queue.Queue()
+        self._out = _Ring()
+        self._stop = threading.Event()
+        self._in_stream = self._out_stream = None
+        self._inputs: list[np.ndarray] = []
+        self._outputs: list[np.ndarray] = []
+        self._codes: list[np.ndarray] = []
+        self._ks: list[int] = []
+
+    # ---- audio callbacks: copy only ----------------------------------------------------
+    def _in_cb(self, indata, frames, time_info, status) -> None:
+        self._in_q.put(indata[:, 0].copy())
+
+    def _out_cb(self, outdata, frames, time_info, status) -> None:
+        mono = outdata[:, 0]
+        got = self._out.pop_into(mono)
+        if got < frames and self.stats.frames > 0:
+            self.stats.late += 1
+        for c in range(1, outdata.shape[1]):
+            outdata[:, c] = mono
+
+    # ---- control -----------------------------------------------------------------------
+    def open(self) -> None:
+        """Open and start both streams (raises RuntimeError with a reason)."""
+        try:
+            self._in_stream = self.backend.input_stream(
+                self.device_rate, 1, self._in_cb, device=self.input_device
+            )
+            self._out_stream = self.backend.output_stream(
+                self.device_rate, 1, self._out_cb, device=self.output_device
+            )
+            self._in_stream.start()
+            self._out_stream.start()
+        except Exception as e:
+            self.close()
+            raise RuntimeError(f"cannot open the audio devices for live mode: {e}") from e
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        for s in (self._in_stream, self._out_stream):
+            if s is not None:
+                try:
+                    s.stop()
+                    s.close()
+                except Exception:
+                    pass
+        self._in_stream = self._out_stream = None
+
+    def run(self, poll_s: float = 0.01) -> LiveResult:
+        """Process frames until stop(); returns the recorded session. Runs in one thread."""
+        fs = self.codec.frame_size
+        enc, dec = self.codec.stream_encoder(), self.codec.stream_decoder()
+        rs_in = rs_out = None
+        if self.device_rate != self.rate:
+            rs_in = soxr.ResampleStream(self.device_rate, self.rate, 1, dtype="float32")
+            rs_out = soxr.ResampleStream(self.rate, self.device_rate, 1, dtype="float32")
+        pending = np.zeros(0, np.float32)
+        frame_s = fs / self.rate
+        while not self._stop.is_set():
+            if self._in_stream is not None and getattr(self._in_stream, "active", True) is False:
+                self.error = "the input device stopped; the session so far was kept"
+                break
+            try:
+                block = self._in_q.get(timeout=poll_s)
+            except queue.Empty:
+                continue
+            blocks = [block]
+            while True:
+                try:
+                    blocks.append(self._in_q.get_nowait())
+                except queue.Empty:
+                    break
+            x = np.concatenate(blocks)
+            if rs_in is not None:
+                x = rs_in.resample_chunk(x)
+            pending = np.concatenate([pending, x])
+            n_frames = len(pending) // fs
+            if n_frames > MAX_QUEUED_FRAMES:  # fell behind: drop the oldest input
+                drop = n_frames - MAX_QUEUED_FRAMES
+                self.stats.dropped += drop
+                pending = pending[drop * fs :]
+                n_frames = MAX_QUEUED_FRAMES
+            for i in range(n_frames):
+                frame = pending[i * fs : (i + 1) * fs]
+                self._process(frame, enc, dec, rs_out, frame_s)
+            pending = pending[n_frames * fs :]
+        self.close()
+        return self.result()
+
+    def _process(self, frame: np.ndarray, enc, dec, rs_out, frame_s: float) -> None:
+        k = int(self.k)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            codes = enc.step(torch.from_numpy(frame).view(1, 1, -1))
+            y = dec.step(codes[:, :k])[0, 0].numpy()
+        ms = 1000 * (time.perf_counter() - t0)
+        play = frame if self.monitor == "input" else y
+        if rs_out is not None:
+            play = rs_out.resample_chunk(play)
+        self._out.push(np.ascontiguousarray(play, dtype=np.float32))
+        self._inputs.append(frame.copy())
+        self._outputs.append(y.copy())
+        self._codes.append(codes[0, :, 0].numpy().copy())
+        self._ks.append(k)
+        st = self.stats
+        st.frames += 1
+        st.k = k
+        st.compute_ms = ms
+        st.compute_ms_avg += (ms - st.compute_ms_avg) / min(st.frames, 50)
+        st.rtf = ms / (1000 * frame_s)
+        dev_latency = sum(
+            float(getattr(s, "latency", 0) or 0)
+            for s in (self._in_stream, self._out_stream)
+            if s is not None
+        )
+        queued = self._out.size / self.device_rate
+        st.latency_ms = 1000 * (frame_s + ms / 1000 + queued + dev_latency)
+        if self.on_frame is not None:
+            self.on_frame(self._codes[-1], st)
+
+    def result(self) -> LiveResult:
+        def cat(xs: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(xs) if xs else np.zeros(0, np.float32)
+
+        codes = np.stack(self._codes, axis=1) if self._codes else np.zeros((32, 0), np.int64)
+        return LiveResult(cat(self._inputs), cat(self._outputs), codes, list(self._ks))

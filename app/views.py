@@ -1,0 +1,293 @@
+"""The time-aligned views: waveforms, spectrograms, token heatmap (pyqtgraph).
+
+All plots share one time axis in seconds: they are X-linked to a master plot, so zooming or
+panning one moves all. Each has a playhead line, and a click on any of them asks to seek.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+ORIGINAL = "#8ecae6"  # light blue, as in codec write-ups
+RECONSTRUCTION = "#fb8500"  # orange
+DIFFERENCE = "#b0b0b0"
+PLAYHEAD = "#ffd166"
+
+
+RIGHT_COLUMN = 90  # px reserved right of every plot (the heatmap's colour bar) to align axes
+
+
+class _TimeView(pg.GraphicsLayoutWidget):
+    """Base: a column of X-linked plots with playheads and click-to-seek."""
+
+    seekRequested = Signal(float)  # seconds
+
+    def __init__(self, master: pg.PlotItem | None = None) -> None:
+        super().__init__()
+        self.setBackground("#1e1e1e")
+        self.master = master
+        self.plots: list[pg.PlotItem] = []
+        self.playheads: list[pg.InfiniteLine] = []
+        self.scene().sigMouseClicked.connect(self._clicked)
+
+    def _add_plot(self, row: int, title: str = "") -> pg.PlotItem:
+        p = self.addPlot(row=row, col=0)
+        p.setMenuEnabled(False)
+        p.showGrid(x=True, y=False, alpha=0.15)
+        p.getAxis("left").setWidth(56)
+        if title:
+            p.setLabel("left", title)
+        link_to = self.master or (self.plots[0] if self.plots else None)
+        if link_to is not None and link_to is not p:
+            p.setXLink(link_to)
+        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(PLAYHEAD, width=1))
+        line.setZValue(100)
+        p.addItem(line, ignoreBounds=True)
+        self.plots.append(p)
+        self.playheads.append(line)
+        return p
+
+    def clear_plots(self) -> None:
+        self.clear()
+        self.plots, self.playheads = [], []
+        self.addLabel("", row=0, col=1)
+        self.ci.layout.setColumnFixedWidth(1, RIGHT_COLUMN)
+
+    def link_to(self, master: pg.PlotItem) -> None:
+        """Share `master`'s time axis (zoom and pan move both)."""
+        self.master = master
+        for p in self.plots:
+            if p is not master:
+                p.setXLink(master)
+
+    def set_playhead(self, seconds: float) -> None:
+        for line in self.playheads:
+            line.setValue(seconds)
+
+    def _clicked(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or ev.double():
+            return
+        for p in self.plots:
+            if p.sceneBoundingRect().contains(ev.scenePos()):
+                t = p.vb.mapSceneToView(ev.scenePos()).x()
+                self.seekRequested.emit(max(0.0, float(t)))
+                return
+
+
+class WaveformView(_TimeView):
+    """One lane per channel: original (light blue) and reconstruction (orange) overlaid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.show_difference = False
+        self._orig: np.ndarray | None = None
+        self._recon: np.ndarray | None = None
+        self._rate = 24_000
+        self.curves: list[dict[str, pg.PlotDataItem]] = []
+        self.loop_region: pg.LinearRegionItem | None = None
+
+    def set_original(self, x: np.ndarray, rate: int) -> None:
+        """x [C, T]: rebuilds one lane per channel."""
+        self.clear_plots()
+        self._orig, self._recon, self._rate = x, None, rate
+        self.curves = []
+        t = np.arange(x.shape[1], dtype=np.float64) / rate
+        for c in range(x.shape[0]):
+            p = self._add_plot(c, f"ch {c + 1}" if x.shape[0] > 1 else "amplitude")
+            p.setDownsampling(auto=True, mode="peak")
+            p.setClipToView(True)
+            p.setYRange(-1, 1, padding=0.02)
+            curves = {
+                "original": p.plot(t, x[c], pen=pg.mkPen(ORIGINAL, width=1)),
+                "reconstruction": p.plot(pen=pg.mkPen(RECONSTRUCTION, width=1)),
+                "difference": p.plot(pen=pg.mkPen(DIFFERENCE, width=1)),
+            }
+            self.curves.append(curves)
+        if self.plots:
+            self.plots[-1].setLabel("bottom", "time", units="s")
+            self.plots[0].setXRange(0, x.shape[1] / rate, padding=0)
+
+    def set_reconstruction(self, y: np.ndarray | None) -> None:
+        self._recon = y
+        self._redraw_extra()
+
+    def set_show_difference(self, on: bool) -> None:
+        self.show_difference = on
+        self._redraw_extra()
+
+    def _redraw_extra(self) -> None:
+        if self._orig is None:
+            return
+        t = np.arange(self._orig.shape[1], dtype=np.float64) / self._rate
+        for c, curves in enumerate(self.curves):
+            if self._recon is None:
+                curves["reconstruction"].setData([], [])
+                curves["difference"].setData([], [])
+                continue
+            y = self._recon[c, : len(t)]
+            curves["reconstruction"].setData(t[: len(y)], y)
+            if self.show_difference:
+                curves["difference"].setData(t[: len(y)], y - self._orig[c, : len(y)])
+            else:
+                curves["difference"].setData([], [])
+
+    def lane_count(self) -> int:
+        return len(self.plots)
+
+    def set_loop(self, on: bool, start: float = 0.0, end: float = 0.0) -> None:
+        if self.loop_region is not None:
+            self.plots[0].removeItem(self.loop_region)
+            self.loop_region = None
+        if on and self.plots:
+            self.loop_region = pg.LinearRegionItem(
+                values=(start, end), brush=QBrush(QColor(255, 209, 102, 40))
+            )
+            self.plots[0].addItem(self.loop_region)
+
+
+class SpectrogramView(_TimeView):
+    """Spectrograms of the original and the reconstruction for one channel."""
+
+    def __init__(self, master: pg.PlotItem | None = None) -> None:
+        super().__init__(master)
+        self.cmap = pg.colormap.get("inferno")
+        self.images: dict[str, pg.ImageItem] = {}
+        self._rate = 24_000
+
+    def setup(self, rate: int) -> None:
+        self.clear_plots()
+        self._rate = rate
+        self.images = {}
+        for row, (key, title) in enumerate((("A", "original (Hz)"), ("B", "reconstruction"))):
+            p = self._add_plot(row, title)
+            img = pg.ImageItem(axisOrder="row-major")
+            img.setColorMap(self.cmap)
+            p.addItem(img)
+            self.images[key] = img
+        self.plots[-1].setLabel("bottom", "time", units="s")
+
+    def set_image(self, key: str, spec_db: np.ndarray | None, sec_per_col: float) -> None:
+        img = self.images.get(key)
+        if img is None:
+            return
+        if spec_db is None:
+            img.clear()
+            return
+        top = float(spec_db.max())
+        img.setImage(spec_db, levels=(top - 90, top), autoLevels=False)
+        img.setRect(QRectF(0, 0, spec_db.shape[1] * sec_per_col, self._rate / 2))
+
+
+class TokenHeatmap(_TimeView):
+    """Codes of one channel: the semantic row apart, acoustic rows 1..31, 80 ms per column."""
+
+    hovered = Signal(str)
+
+    def __init__(self, master: pg.PlotItem | None = None) -> None:
+        super().__init__(master)
+        self.cmap = pg.colormap.get("viridis")
+        self.codes: np.ndarray | None = None  # [K, F] for the shown channel
+        self.frame_s = 0.08
+        self.semantic = 1
+        self.k = 32
+        self.codebook_size = 2048
+        self.sem_img = pg.ImageItem(axisOrder="row-major")
+        self.ac_img = pg.ImageItem(axisOrder="row-major")
+        self.dim = QGraphicsRectItem()
+        self.dim.setBrush(QBrush(QColor(0, 0, 0, 170)))
+        self.dim.setPen(QPen(Qt.PenStyle.NoPen))
+        self.dim.setZValue(10)
+        self.colorbar: pg.ColorBarItem | None = None
+        self.scene().sigMouseMoved.connect(self._moved)
+        self._build()
+
+    def _build(self) -> None:
+        self.clear_plots()
+        sem = self._add_plot(0, "semantic")
+        sem.addItem(self.sem_img)
+        sem.setMaximumHeight(60)
+        sem.getAxis("left").setTicks([[(0.5, "0")]])
+        sem.setMouseEnabled(y=False)
+        ac = self._add_plot(1, "acoustic codebook")
+        ac.addItem(self.ac_img)
+        ac.addItem(self.dim)
+        ac.setMouseEnabled(y=False)
+        ac.setLabel("bottom", "time", units="s")
+        ac.getAxis("left").setTicks(
+            [[(i + 0.5, str(i)) for i in (1, 4, 8, 12, 16, 20, 24, 28, 31)]]
+        )
+        self.colorbar = pg.ColorBarItem(
+            values=(0, self.codebook_size - 1),
+            colorMap=self.cmap,
+            interactive=False,
+            label="token id",
+            width=14,
+        )
+        self.colorbar.setImageItem([self.sem_img, self.ac_img])
+        self.addItem(self.colorbar, row=1, col=1)
+        for img in (self.sem_img, self.ac_img):
+            img.setColorMap(self.cmap)
+
+    def set_codes(
+        self, codes: np.ndarray | None, frame_s: float, codebook_size: int, semantic: int = 1
+    ) -> None:
+        """codes [K, F] of one channel (or None to clear)."""
+        self.codes, self.frame_s = codes, frame_s
+        self.codebook_size, self.semantic = codebook_size, semantic
+        if codes is None:
+            self.sem_img.clear()
+            self.ac_img.clear()
+            return
+        levels = (0, codebook_size - 1)
+        if self.colorbar is not None:
+            self.colorbar.setLevels(levels)
+        width = codes.shape[1] * frame_s
+        self.sem_img.setImage(codes[:semantic].astype(np.float32), levels=levels, autoLevels=False)
+        self.sem_img.setRect(QRectF(0, 0, width, semantic))
+        rest = codes[semantic:].astype(np.float32)
+        self.ac_img.setImage(rest, levels=levels, autoLevels=False)
+        self.ac_img.setRect(QRectF(0, semantic, width, rest.shape[0]))
+        self.plots[0].setYRange(0, semantic, padding=0)
+        self.plots[1].setYRange(semantic, codes.shape[0], padding=0)
+        self.set_k(self.k)
+
+    def set_k(self, k: int) -> None:
+        """Dim the rows at and above k (those not decoded)."""
+        self.k = k
+        if self.codes is None:
+            self.dim.setRect(QRectF())
+            return
+        n = self.codes.shape[0]
+        width = self.codes.shape[1] * self.frame_s
+        lo = max(k, self.semantic)
+        self.dim.setRect(QRectF(0, lo, width, max(n - lo, 0)))
+
+    def describe(self, t: float, row_y: float, plot_index: int) -> str:
+        """Text for the cell under (t seconds, y): codebook, time and token id."""
+        if self.codes is None:
+            return ""
+        frame = int(t / self.frame_s)
+        row = int(row_y)
+        if plot_index == 0:
+            row = min(max(row, 0), self.semantic - 1)
+        if not (0 <= frame < self.codes.shape[1] and 0 <= row < self.codes.shape[0]):
+            return ""
+        kind = "semantic" if row < self.semantic else "acoustic"
+        used = "" if row < self.k else " (not decoded at this K)"
+        return (
+            f"codebook {row} ({kind}) · t = {frame * self.frame_s:.2f} s (frame {frame}) · "
+            f"token {int(self.codes[row, frame])}{used}"
+        )
+
+    def _moved(self, pos) -> None:
+        for i, p in enumerate(self.plots):
+            if p.sceneBoundingRect().contains(pos):
+                v = p.vb.mapSceneToView(pos)
+                text = self.describe(v.x(), v.y(), i)
+                self.setToolTip(text)
+                self.hovered.emit(text)
+                return

@@ -1,0 +1,224 @@
+"""The codec worker: one QObject living on one QThread owns the model and all coding.
+
+The GUI calls the worker's slots through queued signals and gets results back as signals
+carrying numpy arrays. Every job has an id; the GUI marks which job is current, and a
+job that is no longer current (the user opened another file, cancelled, or moved the
+slider on) stops at its next chunk and its results are dropped.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, Signal, Slot
+
+from codec.audio import load_audio, resample
+from codec.dsp import spectrogram_db
+from codec.errors import Cancelled, CodecError
+from codec.pipeline import decode_signal, encode_signal
+from codec.session import Comparison
+
+
+class CodecWorker(QObject):
+    modelLoaded = Signal(dict)  # description, source, device, sample_rate, codebooks, ...
+    modelFailed = Signal(str)
+    progress = Signal(int, str, int, int)  # job, what, done, total
+    opened = Signal(int, object)  # job, Comparison (no codes yet)
+    spectrogram = Signal(int, str, object)  # job, "A"/"B<k>", (list of [F, cols] dB, sec/col)
+    encoded = Signal(int, object, float)  # job, codes [C, 32, F], seconds taken
+    decoded = Signal(int, int, object, float)  # job, k, audio [C, T24], seconds taken
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+    liveFrame = Signal(object, dict)  # codes [K] of one frame, LiveStats as a dict
+    liveFinished = Signal(object, str)  # LiveResult, error text ('' when it ended cleanly)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.codec = None
+        self.session: Comparison | None = None
+        self._session_job = -1
+        # written by the GUI thread, read here: plain ints are safe to share
+        self.current_job = -1
+        self.wanted_k = 32
+        self._last_progress = 0.0
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _alive(self, job: int) -> bool:
+        return job == self.current_job
+
+    def _progress_cb(self, job: int, what: str):
+        def report(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done == total or now - self._last_progress > 0.05:
+                self._last_progress = now
+                self.progress.emit(job, what, done, total)
+
+        return report
+
+    def _run(self, job: int, fn) -> None:
+        try:
+            fn()
+        except Cancelled:
+            self.cancelled.emit(job)
+        except (CodecError, ValueError, OSError, MemoryError) as e:
+            self.failed.emit(job, str(e) or type(e).__name__)
+        except Exception as e:  # keep the worker alive whatever happens
+            traceback.print_exc()
+            self.failed.emit(job, f"unexpected error: {type(e).__name__}: {e}")
+
+    # ---- model -------------------------------------------------------------------------
+    @Slot(str, str)
+    def load_model(self, source: str, device: str) -> None:
+        from codec.weights import load_codec
+
+        def hub_progress(what: str, done: int, total: int) -> None:
+            self.progress.emit(-1, f"downloading {what}", done, total)
+
+        try:
+            codec = load_codec(source, device, progress=hub_progress)
+        except Exception as e:
+            self.modelFailed.emit(str(e) or type(e).__name__)
+            return
+        self.codec = codec
+        if self.session is not None:
+            self.session.set_codes(None, "")  # type: ignore[arg-type]
+        self.modelLoaded.emit(
+            {
+                "description": codec.description,
+                "source": source,
+                "device": str(codec.device),
+                "sample_rate": codec.sample_rate,
+                "codebooks": codec.num_codebooks,
+                "codebook_size": codec.codebook_size,
+                "frame_rate": codec.frame_rate,
+                "semantic": codec.semantic_codebooks,
+                "frame_size": codec.frame_size,
+            }
+        )
+
+    # ---- jobs --------------------------------------------------------------------------
+    @Slot(int, str)
+    def open_file(self, job: int, path: str) -> None:
+        def work() -> None:
+            audio = load_audio(path)
+            rate = self.codec.sample_rate if self.codec else 24_000
+            x24 = resample(audio.samples, audio.sample_rate, rate)
+            self._open(
+                job,
+                Comparison(
+                    name=Path(path).name,
+                    path=Path(path),
+                    source=audio.samples,
+                    source_rate=audio.sample_rate,
+                    x24=x24,
+                    codec_rate=rate,
+                    warnings=audio.warnings,
+                ),
+            )
+
+        self._run(job, work)
+
+    @Slot(int, object)
+    def open_session(self, job: int, session: Comparison) -> None:
+        self._run(job, lambda: self._open(job, session))
+
+    def _open(self, job: int, session: Comparison) -> None:
+        if not self._alive(job):
+            raise Cancelled("superseded")
+        self.session, self._session_job = session, job
+        self.opened.emit(job, session)
+        self._emit_spectrogram(job, "A", session.x24)
+
+    def _emit_spectrogram(self, job: int, label: str, x: np.ndarray) -> None:
+        rate = self.session.codec_rate if self.session else 24_000
+        specs = [spectrogram_db(ch, rate) for ch in x]
+        self.spectrogram.emit(job, label, ([s for s, _ in specs], specs[0][1]))
+
+    @Slot(int)
+    def encode(self, job: int) -> None:
+        def work() -> None:
+            s = self._need(job)
+            t = time.perf_counter()
+            codes = encode_signal(
+                self.codec,
+                s.x24,
+                progress=self._progress_cb(job, "encoding"),
+                cancel=lambda: not self._alive(job),
+            )
+            s.set_codes(codes.numpy(), self.codec.description)
+            self.encoded.emit(job, s.codes, time.perf_counter() - t)
+
+        self._run(job, work)
+
+    @Slot(int, int)
+    def decode(self, job: int, k: int) -> None:
+        """Decode codes[:, :k]. Skipped when the GUI wants another K by the time it starts."""
+
+        def work() -> None:
+            s = self._need(job)
+            if s.codes is None:
+                raise CodecError("nothing is encoded yet")
+            cached = s.reconstruction(k)
+            if cached is not None:
+                self.decoded.emit(job, k, cached, 0.0)
+                return
+            if k != self.wanted_k:
+                return  # the slider moved on before this request was reached
+            t = time.perf_counter()
+            codes = torch.from_numpy(s.codes[:, :k])
+            y = decode_signal(
+                self.codec,
+                codes,
+                s.num_samples,
+                progress=self._progress_cb(job, f"decoding K={k}"),
+                cancel=lambda: not self._alive(job) or self.wanted_k != k,
+            )
+            s.store(k, y)
+            self.decoded.emit(job, k, y, time.perf_counter() - t)
+            self._emit_spectrogram(job, f"B{k}", y)
+
+        self._run(job, work)
+
+    @Slot(object)
+    def run_live(self, engine) -> None:
+        """Run a LiveEngine's frame loop here, in the thread that owns the codec."""
+        import dataclasses
+
+        engine.on_frame = lambda codes, st: self.liveFrame.emit(codes, dataclasses.asdict(st))
+        try:
+            result = engine.run()
+        except Exception as e:
+            traceback.print_exc()
+            engine.close()
+            self.liveFinished.emit(engine.result(), f"live mode failed: {e}")
+            return
+        self.liveFinished.emit(result, engine.error)
+
+    def _need(self, job: int) -> Comparison:
+        if not self._alive(job) or self._session_job != job or self.session is None:
+            raise Cancelled("superseded")
+        if self.codec is None:
+            raise CodecError("no model is loaded")
+        return self.session
+
+
+class WorkerThread:
+    """Owns the QThread and the worker; `stop()` cancels jobs and joins the thread."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QThread
+
+        self.thread = QThread()
+        self.thread.setObjectName("codec-worker")
+        self.worker = CodecWorker()
+        self.worker.moveToThread(self.thread)
+        self.thread.start()
+
+    def stop(self, timeout_ms: int = 15_000) -> bool:
+        self.worker.current_job = -2  # every running job is now stale and stops
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)

@@ -1,0 +1,219 @@
+"""The desktop app with pytest-qt (offscreen) and a fake audio device."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from .fake_audio import FakeBackend
+from .helpers import write_tone
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    from app.launch import make_app
+
+    make_app()
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    backend = FakeBackend()
+    w = MainWindow(backend=backend, model_source="random:mimi", settings=settings)
+    w.backend_fake = backend
+    qtbot.addWidget(w)
+    w.resize(1280, 860)
+    w.show()
+    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
+    yield w
+    w.close()
+
+
+def open_and_code(qtbot, w, path) -> None:
+    w.open_path(str(path))
+    qtbot.waitUntil(lambda: w.session is not None and w.session.codes is not None, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: w.session.reconstruction(w.k) is not None and w.player.has_b(), timeout=120_000
+    )
+
+
+def test_open_file_encodes_and_shows_views(qtbot, window, tmp_path):
+    src = tmp_path / "two.wav"
+    x = write_tone(src, seconds=2.0, sr=44_100, channels=2)
+    open_and_code(qtbot, window, src)
+    s = window.session
+    frames = -(-round(x.shape[1] * 24_000 / 44_100) // 1920)
+    assert s.codes.shape == (2, 32, frames)
+    assert window.heatmap.codes.shape == (32, frames)  # 32 x F cells for the shown channel
+    assert window.heatmap.sem_img.image.shape == (1, frames)
+    assert window.heatmap.ac_img.image.shape == (31, frames)
+    assert window.waveform.lane_count() == 2
+    assert "two.wav" in window.windowTitle() and "random mimi" in window.windowTitle()
+    text = window.heatmap.describe(0.5, 3.2, 1)
+    assert text.startswith("codebook 3 (acoustic) · t = 0.48 s (frame 6)")
+    assert f"token {int(s.codes[0, 3, 6])}" in text
+
+
+def test_slider_bitrate_prefix_decode_and_cache(qtbot, window, tmp_path):
+    src = tmp_path / "one.wav"
+    write_tone(src, seconds=1.5, sr=24_000, channels=1)
+    open_and_code(qtbot, window, src)
+    assert "1.10 kbps" in window.k_label.text() and "Moshi" in window.k_label.text()
+    window.slider.setValue(32)
+    assert "4.40 kbps" in window.k_label.text()
+    qtbot.waitUntil(lambda: window.session.reconstruction(32) is not None, timeout=60_000)
+    import torch
+
+    codec = window.worker.codec
+    expect = codec.decode(torch.from_numpy(window.session.codes[:, :32]))[:, 0].numpy()
+    got = window.session.reconstruction(32)
+    assert np.allclose(got, expect[:, : got.shape[1]], atol=1e-5)
+    # back to 8: served from the cache, no new decode request reaches the worker
+    calls = []
+    window.reqDecode.connect(lambda job, k: calls.append(k))
+    window.slider.setValue(8)
+    assert calls == []
+    assert np.array_equal(window.player._b[:, 0], window.session.reconstruction(8)[0])
+
+
+def test_ab_switch_keeps_position(qtbot, window, tmp_path):
+    src = tmp_path / "ab.wav"
+    write_tone(src, seconds=1.0, sr=24_000, channels=1)
+    open_and_code(qtbot, window, src)
+    window.toggle_play()
+    out = window.backend_fake.last("output")
+    out.pump(4800)
+    assert window.player.position == 4800
+    qtbot.keyClick(window, Qt.Key.Key_Tab)  # A -> B
+    assert window.player.selected == "B"
+    block = out.pump(1000)
+    assert window.player.position == 5800
+    recon = window.session.reconstruction(window.k)[0]
+    assert np.allclose(block[:, 0], recon[4800:5800])
+    window.select_ab("A")
+    block = out.pump(1000)
+    assert np.allclose(block[:, 0], window.session.x24[0, 5800:6800])
+
+
+def test_screenshot_is_not_blank(qtbot, window, tmp_path):
+    src = tmp_path / "shot.wav"
+    write_tone(src, seconds=3.0, sr=44_100, channels=2)
+    open_and_code(qtbot, window, src)
+    qtbot.wait(200)
+    from pathlib import Path
+
+    art = Path(__file__).resolve().parent.parent / "artifacts"
+    art.mkdir(exist_ok=True)
+    img = window.grab()
+    assert img.save(str(art / "main_window.png"))
+    # each view must have real content: many distinct colours in its area
+    for view in (window.waveform, window.spectro, window.heatmap):
+        pix = view.grab().toImage()
+        colours = {
+            pix.pixel(x, y) for x in range(0, pix.width(), 7) for y in range(0, pix.height(), 7)
+        }
+        assert len(colours) > 20, f"{type(view).__name__} looks blank"
+
+
+def test_bad_file_shows_message_and_app_keeps_working(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    window.open_path(str(bad))
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=20_000)
+    assert "cannot read bad.wav" in window.banner.text()
+    good = tmp_path / "good.wav"
+    write_tone(good, seconds=0.5, sr=24_000, channels=1)
+    open_and_code(qtbot, window, good)
+
+
+def test_export_audio_codes_png(qtbot, window, tmp_path):
+    src = tmp_path / "e.wav"
+    write_tone(src, seconds=1.0, sr=32_000, channels=1)
+    open_and_code(qtbot, window, src)
+    import soundfile as sf
+
+    window.export_audio(str(tmp_path / "r.flac"))
+    info = sf.info(str(tmp_path / "r.flac"))
+    assert (info.samplerate, info.frames) == (32_000, 32_000)
+    window.export_codes(str(tmp_path / "c.safetensors"))
+    from codec.codes_io import load_codes
+
+    assert np.array_equal(
+        load_codes(tmp_path / "c.safetensors").codes.numpy(), window.session.codes
+    )
+    window.export_png(str(tmp_path / "v.png"))
+    assert (tmp_path / "v.png").stat().st_size > 1000
+
+
+def test_recording_is_on_disk_before_processing(qtbot, window, tmp_path):
+    from app.record_dialog import RecordDialog
+
+    tone = write_tone(tmp_path / "mic.wav", seconds=1.0, sr=48_000, channels=2)
+    window.backend_fake.source = tone.T.copy()
+    dlg = RecordDialog(window.backend_fake, window, folder=tmp_path / "rec")
+    (tmp_path / "rec").mkdir()
+    opened = []
+    dlg.recorded.connect(opened.append)
+    dlg.start()
+    mic = window.backend_fake.last("input")
+    for _ in range(10):
+        mic.pump(4800)
+    qtbot.waitUntil(lambda: dlg.recorder.frames == 48_000, timeout=5000)
+    import soundfile as sf
+
+    path = dlg.recorder.path
+    data, sr = sf.read(str(path), always_2d=True)  # readable while still recording
+    assert sr == 48_000 and len(data) == 48_000 and opened == []
+    dlg.stop()
+    assert opened == [str(path)]
+    data, _ = sf.read(str(path), always_2d=True)
+    assert np.allclose(data.T, tone, atol=1e-6)
+
+
+def test_no_audio_devices_disables_playback(qtbot, tmp_path):
+    from app.launch import make_app
+
+    make_app()
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(
+        backend=FakeBackend(inputs=0, outputs=0), model_source="random:tiny", settings=settings
+    )
+    qtbot.addWidget(w)
+    assert not w.play_btn.isEnabled() and "no audio output" in w.play_btn.toolTip()
+    assert not w.record_action.isEnabled()
+    w.close()
+
+
+def test_live_tab_becomes_a_comparison(qtbot, window, tmp_path):
+    from .helpers import speechlike
+
+    x = speechlike(1.0, seed=21)[0, 0].numpy()
+    fake = window.backend_fake
+    fake.source = x[:, None]
+    window.tabs.setCurrentWidget(window.live)
+    assert window.live.start()
+    mic, spk = fake.last("input"), fake.last("output")
+    for i in range(6):
+        mic.pump(1920)
+        qtbot.waitUntil(lambda i=i: window.live.engine.stats.frames >= i + 1, timeout=20_000)
+        spk.pump(1920)
+    qtbot.waitUntil(lambda: window.live.readouts["frames"].text() == "6", timeout=5_000)
+    assert window.live.readouts["compute"].text().endswith(")")
+    window.live.stop()
+    qtbot.waitUntil(
+        lambda: window.session is not None and window.session.name.startswith("live"),
+        timeout=20_000,
+    )
+    s = window.session
+    assert s.codes.shape == (1, 32, 6)
+    assert np.array_equal(s.x24[0], x[: 6 * 1920])
+    qtbot.waitUntil(lambda: window.player.has_b(), timeout=20_000)
+    assert window.tabs.currentIndex() == 0
+    assert (tmp_path / "data" / "mimi-explorer" / "recordings").is_dir()
+    saved = list((tmp_path / "data" / "mimi-explorer" / "recordings").glob("live-*-output.wav"))
+    assert len(saved) == 1

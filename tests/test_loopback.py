@@ -1,0 +1,83 @@
+"""Real devices: the PipeWire loopback that test.sh starts (null sink -> its monitor).
+
+Skipped, with the reason, where the loopback could not be started.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("MIMI_LOOPBACK") != "1",
+    reason="no PipeWire loopback (scripts/loopback.sh start failed or was not run)",
+)
+
+
+@pytest.fixture(scope="module")
+def backend():
+    from app.audio_io import SoundDeviceBackend
+
+    b = SoundDeviceBackend()
+    assert b.available, b.reason
+    assert any(d.max_output_channels for d in b.devices())
+    return b
+
+
+def test_play_a_file_and_find_it_in_the_recording(backend, tmp_path):
+    from app.player import Player
+    from app.recorder import Recorder
+    from codec.audio import resample
+
+    from .helpers import speechlike
+
+    x = speechlike(1.0, seed=31)[0].numpy()  # [1, T] at 24 kHz
+    rec = Recorder(backend, rate=48_000, channels=1, folder=tmp_path)
+    rec.start()
+    time.sleep(0.3)
+    player = Player(backend)
+    player.set_sources(x)
+    assert player.play()
+    t0 = time.monotonic()
+    while player.playing and time.monotonic() - t0 < 5:
+        time.sleep(0.02)
+    time.sleep(0.4)
+    player.close()
+    path = rec.stop()
+    import soundfile as sf
+
+    y, sr = sf.read(str(path), dtype="float32")
+    y24 = resample(y[None], sr, 24_000)[0]
+    assert len(y24) > len(x[0])
+    corr = np.correlate(y24, x[0], mode="valid")
+    lag = int(np.argmax(np.abs(corr)))
+    seg = y24[lag : lag + x.shape[1]]
+    r = float(np.dot(seg, x[0]) / (np.linalg.norm(seg) * np.linalg.norm(x[0]) + 1e-12))
+    print(f"loopback: found the file {lag / 24_000 * 1000:.0f} ms into the recording, r={r:.3f}")
+    assert r > 0.9
+
+
+def test_live_round_trip_through_real_devices(backend, tiny):
+    from app.live import LiveEngine
+
+    engine = LiveEngine(tiny, backend, k=8)
+    engine.open()
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("r", engine.run()))
+    t.start()
+    time.sleep(3.0)
+    engine.stop()
+    t.join(10)
+    r = box["r"]
+    st = engine.stats
+    print(
+        f"live, real devices, 3 s: {st.frames} frames, compute {st.compute_ms_avg:.1f} ms, "
+        f"latency {st.latency_ms:.0f} ms, dropped {st.dropped}, late {st.late}"
+    )
+    assert 30 <= st.frames <= 40  # 37.5 frames in 3 s, paced by the device clock
+    assert r.codes.shape == (32, st.frames)
+    assert len(r.output24) == st.frames * 1920
