@@ -93,16 +93,16 @@ class WaveformView(_TimeView):
     def set_original(self, x: np.ndarray, rate: int) -> None:
         """x [C, T]: rebuilds one lane per channel."""
         self.clear_plots()
-        self._orig, self._recon, self._rate = x, None, rate
+        self._orig, self._recon, self._rate, self._t = x, None, rate, None
         self.curves = []
-        t = np.arange(x.shape[1], dtype=np.float64) / rate
+        t = self._time_axis(x.shape[1])
         for c in range(x.shape[0]):
             p = self._add_plot(c, f"ch {c + 1}" if x.shape[0] > 1 else "amplitude")
             p.setDownsampling(auto=True, mode="peak")
             p.setClipToView(True)
             p.setYRange(-1, 1, padding=0.02)
             curves = {
-                "original": p.plot(t, x[c], pen=pg.mkPen(ORIGINAL, width=1)),
+                "original": p.plot(t, x[c], pen=pg.mkPen(ORIGINAL, width=1), skipFiniteCheck=True),
                 "reconstruction": p.plot(pen=pg.mkPen(RECONSTRUCTION, width=1)),
                 "difference": p.plot(pen=pg.mkPen(DIFFERENCE, width=1)),
             }
@@ -110,6 +110,12 @@ class WaveformView(_TimeView):
         if self.plots:
             self.plots[-1].setLabel("bottom", "time", units="s")
             self.plots[0].setXRange(0, x.shape[1] / rate, padding=0)
+
+    def _time_axis(self, n: int) -> np.ndarray:
+        """Sample times in seconds, float32 (half the memory; exact enough to draw)."""
+        if getattr(self, "_t", None) is None or len(self._t) != n:
+            self._t = np.arange(n, dtype=np.float32) / np.float32(self._rate)
+        return self._t
 
     def set_reconstruction(self, y: np.ndarray | None) -> None:
         self._recon = y
@@ -122,16 +128,18 @@ class WaveformView(_TimeView):
     def _redraw_extra(self) -> None:
         if self._orig is None:
             return
-        t = np.arange(self._orig.shape[1], dtype=np.float64) / self._rate
+        t = self._time_axis(self._orig.shape[1])
         for c, curves in enumerate(self.curves):
             if self._recon is None:
                 curves["reconstruction"].setData([], [])
                 curves["difference"].setData([], [])
                 continue
             y = self._recon[c, : len(t)]
-            curves["reconstruction"].setData(t[: len(y)], y)
+            curves["reconstruction"].setData(t[: len(y)], y, skipFiniteCheck=True)
             if self.show_difference:
-                curves["difference"].setData(t[: len(y)], y - self._orig[c, : len(y)])
+                curves["difference"].setData(
+                    t[: len(y)], y - self._orig[c, : len(y)], skipFiniteCheck=True
+                )
             else:
                 curves["difference"].setData([], [])
 

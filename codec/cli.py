@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from .errors import CodecError
 
 PROG = "mimi-explorer"
-COMMANDS = ("roundtrip", "encode", "decode", "bench")
+COMMANDS = ("roundtrip", "encode", "decode", "bench", "train-demo")
 
 
 class UserError(Exception):
@@ -124,6 +124,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_train_demo(args: argparse.Namespace) -> int:
+    from .train_demo import train
+
+    return train(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
@@ -195,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-hf", action="store_true", help="skip the transformers reference")
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sp.set_defaults(func=cmd_bench)
+
+    from .train_demo import add_arguments
+
+    sp = sub.add_parser("train-demo", help="train the bundled demo codec (resumable)")
+    add_arguments(sp)
+    sp.set_defaults(func=cmd_train_demo)
     return p
 
 

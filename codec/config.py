@@ -124,7 +124,7 @@ class CodecConfig:
             num_heads=4,
             num_layers=2,
             dim_feedforward=512,
-            codebook_size=1024,
+            codebook_size=256,
             codebook_dim=64,
         )
 

@@ -8,11 +8,19 @@ import sys
 import textwrap
 
 SCRIPT = textwrap.dedent("""
-    import json, resource, time, torch
+    import json, time, torch
     from codec import load_codec
+
+    def hwm_gb():
+        # VmHWM (peak RSS) of this process image; ru_maxrss would include the parent's
+        # peak, which Linux carries across exec
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20
+
     torch.set_num_threads(2)
     codec = load_codec("random:mimi", "cpu")
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = hwm_gb()
     n = 600 * 24_000
     g = torch.Generator().manual_seed(0)
     x = (0.1 * torch.randn(n, generator=g)).view(1, 1, n)
@@ -24,8 +32,7 @@ SCRIPT = textwrap.dedent("""
     t_dec = time.time() - t
     print(json.dumps({"frames": codes.shape[-1], "samples": y.shape[-1],
                       "finite": bool(torch.isfinite(y).all()), "enc_s": t_enc, "dec_s": t_dec,
-                      "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-                      "model_gb": base / 2**20}))
+                      "peak_gb": hwm_gb(), "model_gb": base}))
 """)
 
 

@@ -166,8 +166,7 @@ class CausalConvTranspose1d(nn.Module):
         if state.partial is not None:
             y[..., : self.tail] += state.partial
         tail = y[..., n:]
-        if layer.bias is not None:
-            tail = tail - layer.bias[:, None]
+        tail = tail - layer.bias[:, None] if layer.bias is not None else tail.clone()
         state.partial = tail
         return y[..., :n]
 

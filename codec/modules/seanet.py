@@ -17,10 +17,18 @@ from .conv import CausalConv1d, CausalConvTranspose1d
 
 
 class ELU(nn.Module):
-    """ELU (alpha 1); a module so that it takes its index in the Sequential like the reference."""
+    """ELU (alpha 1); a module so that it takes its index in the Sequential like the reference.
+
+    `inplace=True` where nothing else reads the input: at inference this saves one full
+    copy of a large activation per call. Training keeps the input (autograd needs it).
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x: torch.Tensor, state: Any = None) -> torch.Tensor:
-        return F.elu(x)
+        return F.elu(x, inplace=self.inplace and not torch.is_grad_enabled())
 
     def init_state(self) -> None:
         return None
@@ -34,9 +42,9 @@ class ResBlock(nn.Module):
         hidden = dim // compress
         self.block = nn.ModuleList(
             [
-                ELU(),
+                ELU(),  # not in place: x is also the skip path
                 CausalConv1d(dim, hidden, kernel_size, dilation=dilation),
-                ELU(),
+                ELU(inplace=True),
                 CausalConv1d(hidden, dim, 1),
             ]
         )
@@ -78,9 +86,12 @@ class SEANetEncoder(_Stack):
                 layers.append(
                     ResBlock(width, cfg.residual_kernel_size, cfg.dilation_base**j, cfg.compress)
                 )
-            layers += [ELU(), CausalConv1d(width, 2 * width, 2 * ratio, stride=ratio)]
+            layers += [ELU(inplace=True), CausalConv1d(width, 2 * width, 2 * ratio, stride=ratio)]
             mult *= 2
-        layers += [ELU(), CausalConv1d(mult * cfg.n_filters, cfg.dimension, cfg.last_kernel_size)]
+        layers += [
+            ELU(inplace=True),
+            CausalConv1d(mult * cfg.n_filters, cfg.dimension, cfg.last_kernel_size),
+        ]
         self.model = nn.ModuleList(layers)
 
 
@@ -95,7 +106,10 @@ class SEANetDecoder(_Stack):
         ]
         for ratio in cfg.ratios:
             width = mult * cfg.n_filters
-            layers += [ELU(), CausalConvTranspose1d(width, width // 2, 2 * ratio, ratio)]
+            layers += [
+                ELU(inplace=True),
+                CausalConvTranspose1d(width, width // 2, 2 * ratio, ratio),
+            ]
             for j in range(cfg.n_residual_layers):
                 layers.append(
                     ResBlock(
@@ -103,5 +117,8 @@ class SEANetDecoder(_Stack):
                     )
                 )
             mult //= 2
-        layers += [ELU(), CausalConv1d(cfg.n_filters, cfg.channels, cfg.last_kernel_size)]
+        layers += [
+            ELU(inplace=True),
+            CausalConv1d(cfg.n_filters, cfg.channels, cfg.last_kernel_size),
+        ]
         self.model = nn.ModuleList(layers)

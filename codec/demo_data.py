@@ -1,0 +1,246 @@
+"""Training and held-out material for the demo codec, generated here (no downloads).
+
+Speech comes from espeak-ng in many languages, voices, rates and pitches; music is
+synthesised (notes and chords with harmonics and envelopes, drums, noise). Augmentation
+adds light noise and reverb. Everything is seeded. Held-out speech uses sentences and
+voice variants that training never sees.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+SR = 24_000
+
+SENTENCES = {
+    "en-us": [
+        "The quick brown fox jumps over the lazy dog near the river bank.",
+        "Please call Stella and ask her to bring these things from the store.",
+        "A neural audio codec turns sound into a short sequence of tokens.",
+        "We measured the speed of the new model on a small laptop computer.",
+        "Rain is expected tomorrow morning, so bring an umbrella with you.",
+        "Seven hundred people listened to the concert in the old cathedral.",
+        "She sells sea shells by the sea shore every single summer.",
+        "How many codebooks do you need before the voice sounds natural?",
+    ],
+    "en-gb": [
+        "The train to Edinburgh leaves from platform nine at half past four.",
+        "Could you possibly tell me the way to the nearest library?",
+    ],
+    "fr": [
+        "Le petit chat dort au soleil sur le rebord de la fenêtre.",
+        "Nous avons mesuré la qualité du son avec plusieurs méthodes.",
+        "Il fait beau aujourd'hui, allons nous promener dans le parc.",
+    ],
+    "de": [
+        "Der schnelle braune Fuchs springt über den faulen Hund.",
+        "Morgen fahren wir mit dem Zug nach Berlin zu unseren Freunden.",
+        "Die Musik im Konzertsaal war wunderschön und sehr laut.",
+    ],
+    "es": [
+        "El rápido zorro marrón salta sobre el perro perezoso.",
+        "Mañana vamos a la playa si el tiempo es bueno.",
+        "La cena estaba deliciosa y todos se fueron contentos.",
+    ],
+    "it": [
+        "Il gatto dorme tranquillo sul divano del salotto.",
+        "Domani andiamo al mercato a comprare frutta e verdura.",
+    ],
+    "pt": [
+        "O menino correu pela praia até o pôr do sol.",
+        "Nós gostamos muito de ouvir música à noite.",
+    ],
+    "ja": [
+        "きょうは とても いい てんき です ね。",
+        "わたしは まいあさ コーヒーを のみます。",
+        "この おんせいは きかいで つくられました。",
+        "あしたの かいぎは ごご さんじから です。",
+    ],
+    "nl": ["De kat zit op de mat en kijkt naar de vogels buiten."],
+    "pl": ["Dzisiaj jest piękny dzień na spacer po parku."],
+}
+HELD_OUT_SENTENCES = {
+    "en-us": [
+        "Every morning the old fisherman mends his nets before sunrise.",
+        "Our research group published three papers about speech coding.",
+    ],
+    "fr": ["Les enfants jouent dans la cour pendant la récréation."],
+    "de": ["Im Herbst fallen die bunten Blätter von den Bäumen."],
+    "ja": ["らいしゅう ともだちと きょうとへ いきます。"],
+}
+TRAIN_VARIANTS = [
+    "",
+    "+m1",
+    "+m2",
+    "+m3",
+    "+m4",
+    "+m5",
+    "+f1",
+    "+f2",
+    "+f4",
+    "+klatt",
+    "+klatt2",
+    "+croak",
+    "+Andrea",
+    "+Alex",
+    "+Annie",
+    "+Denis",
+]
+HELD_OUT_VARIANTS = ["+f3", "+m6", "+klatt3"]
+
+
+def espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
+    """One utterance as float32 [T] at 24 kHz (espeak renders at 22.05 kHz)."""
+    out = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    import io
+
+    data, sr = sf.read(io.BytesIO(out), dtype="float32")
+    if data.ndim > 1:
+        data = data.mean(axis=1)
+    return soxr.resample(data, sr, SR).astype(np.float32)
+
+
+def build_speech_corpus(folder: Path, n: int = 700, seed: int = 0) -> np.ndarray:
+    """Concatenated training speech (float32, 24 kHz), cached as int16 in `folder`."""
+    cache = folder / f"speech_{n}_{seed}.npy"
+    if cache.is_file():
+        return np.load(cache).astype(np.float32) / 32767
+    if shutil.which("espeak-ng") is None:
+        raise RuntimeError("espeak-ng is needed to build the demo training data")
+    rng = np.random.default_rng(seed)
+    pieces = []
+    langs = list(SENTENCES)
+    for _ in range(n):
+        lang = langs[rng.integers(len(langs))]
+        text = SENTENCES[lang][rng.integers(len(SENTENCES[lang]))]
+        voice = lang + TRAIN_VARIANTS[rng.integers(len(TRAIN_VARIANTS))]
+        try:
+            x = espeak(text, voice, int(rng.integers(110, 230)), int(rng.integers(15, 85)))
+        except subprocess.CalledProcessError:
+            x = espeak(text, lang, 160, 50)
+        pieces.append(x)
+        pieces.append(np.zeros(int(rng.integers(0, SR // 4)), np.float32))
+    corpus = np.concatenate(pieces)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(cache, np.round(np.clip(corpus, -1, 1) * 32767).astype(np.int16))
+    return corpus
+
+
+def held_out_speech(seed: int = 1) -> list[tuple[str, np.ndarray]]:
+    """Held-out utterances: sentences and voice variants never used in training."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for lang, texts in HELD_OUT_SENTENCES.items():
+        for text in texts:
+            voice = lang + HELD_OUT_VARIANTS[rng.integers(len(HELD_OUT_VARIANTS))]
+            out.append((f"{lang}{voice[len(lang) :]}", espeak(text, voice, 160, 50)))
+    return out
+
+
+def synth_music(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Notes, chords and drums with envelopes, float32 [T] at 24 kHz."""
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    out = np.zeros(n, np.float32)
+    pos = 0
+    while pos < n:
+        dur = int(rng.uniform(0.12, 0.6) * SR)
+        seg = np.arange(min(dur, n - pos)) / SR
+        env = np.minimum(seg / 0.01, 1.0) * np.exp(-seg * rng.uniform(2, 12))
+        for _ in range(int(rng.integers(1, 4))):
+            f0 = 440 * 2 ** ((rng.integers(-30, 20)) / 12)
+            tone = sum(
+                np.sin(2 * np.pi * f0 * h * seg + rng.uniform(0, 6)) * rng.uniform(0.2, 1) / h
+                for h in range(1, int(rng.integers(2, 9)))
+                if f0 * h < 11_000
+            )
+            out[pos : pos + len(seg)] += (0.25 * env * tone).astype(np.float32)
+        pos += dur
+    beat = rng.uniform(0.25, 0.6)
+    for start in np.arange(0, seconds, beat):
+        i = int(start * SR)
+        kind = rng.integers(3)
+        m = min(int(0.2 * SR), n - i)
+        if m <= 0:
+            break
+        s = np.arange(m) / SR
+        if kind == 0:  # kick: falling sine
+            out[i : i + m] += (
+                0.6 * np.sin(2 * np.pi * (50 + 90 * np.exp(-s * 30)) * s) * np.exp(-s * 18)
+            ).astype(np.float32)
+        else:  # snare / hat: noise bursts
+            out[i : i + m] += (
+                rng.normal(0, 0.2, m) * np.exp(-s * (25 if kind == 1 else 70))
+            ).astype(np.float32)
+    del t
+    return out
+
+
+def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Light noise and reverb, random gain; float32 [T]."""
+    if rng.random() < 0.3:
+        rt = rng.uniform(0.15, 0.5)
+        ir_n = int(rt * SR)
+        ir = rng.normal(0, 1, ir_n) * np.exp(-6.9 * np.arange(ir_n) / ir_n)
+        ir[0] = 1.0 / rng.uniform(0.1, 0.3)
+        wet = np.convolve(x, ir / np.abs(ir).sum() * 4, mode="full")[: len(x)]
+        x = (x + rng.uniform(0.1, 0.4) * wet).astype(np.float32)
+    peak = np.abs(x).max() + 1e-6
+    x = x / peak * 10 ** (rng.uniform(-24, -1) / 20)
+    if rng.random() < 0.5:
+        p = np.mean(x**2) + 1e-10
+        x = x + rng.normal(0, np.sqrt(p / 10 ** (rng.uniform(25, 50) / 10)), len(x))
+    return x.astype(np.float32)
+
+
+class Batches:
+    """Random training crops: speech from the corpus, and synthetic music."""
+
+    def __init__(
+        self, corpus: np.ndarray, crop: int, batch: int, seed: int, music_share: float = 0.25
+    ) -> None:
+        self.corpus, self.crop, self.batch = corpus, crop, batch
+        self.music_share = music_share
+        self.rng = np.random.default_rng(seed)
+
+    def next(self) -> np.ndarray:
+        out = np.zeros((self.batch, 1, self.crop), np.float32)
+        for b in range(self.batch):
+            if self.rng.random() < self.music_share:
+                x = synth_music(self.crop / SR, self.rng)
+            else:
+                s = int(self.rng.integers(0, len(self.corpus) - self.crop))
+                x = self.corpus[s : s + self.crop].copy()
+            out[b, 0] = augment(x, self.rng)
+        return out
+
+
+def recipe() -> dict:
+    """What the training data is, saved beside the weights."""
+    return {
+        "speech": "espeak-ng",
+        "languages": list(SENTENCES),
+        "variants": TRAIN_VARIANTS,
+        "rate_wpm": [110, 230],
+        "pitch": [15, 85],
+        "music": "synth notes/chords/drums",
+        "augment": "reverb p=0.3 (RT 0.15-0.5 s), gain -24..-1 dB, noise p=0.5 at 25-50 dB",
+        "held_out_variants": HELD_OUT_VARIANTS,
+        "held_out_sentences": HELD_OUT_SENTENCES,
+    }
+
+
+def save_recipe(path: Path, extra: dict) -> None:
+    path.write_text(json.dumps({**recipe(), **extra}, indent=2, ensure_ascii=False) + "\n")

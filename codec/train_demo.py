@@ -1,0 +1,319 @@
+"""Train the bundled demo codec: `python main.py train-demo [--steps N] [--work DIR]`.
+
+Phases (in steps): the plain autoencoder first (quantizer bypassed) until speech is
+intelligible, then k-means initialisation of every codebook on encoder outputs, then
+quantized training with quantizer dropout (each item decodes a random prefix of K
+codebooks, so every prefix decodes well) and quantization on half of the items, as Mimi
+was trained. Codebooks are EMA k-means (Mimi's storage: embedding_sum / cluster_usage),
+with dead entries re-seeded from the batch. Losses: multi-scale log-mel L1 + waveform L1
++ commitment. Checkpoints (model, optimizer, step, RNG) make it resumable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import CodecConfig
+from .demo_data import SR, Batches, build_speech_corpus, save_recipe
+from .model import MimiModel
+from .weights import DEMO_DIR, save_codec
+
+DEFAULTS = dict(
+    steps=20_000,
+    ae_steps=4_000,
+    batch=6,
+    crop_s=1.0,
+    lr=1e-3,
+    seed=1234,
+    ema=0.99,
+    w_mel=1.0,
+    w_wave=0.1,
+    w_commit=0.25,
+    quant_prob=0.5,
+)
+
+
+def mel_bank(n_fft: int, n_mels: int, sr: int = SR) -> torch.Tensor:
+    """HTK mel filterbank [n_mels, n_fft/2 + 1]."""
+
+    def mel(f):
+        return 2595 * np.log10(1 + f / 700)
+
+    def hz(m):
+        return 700 * (10 ** (m / 2595) - 1)
+
+    pts = hz(np.linspace(mel(30), mel(sr / 2), n_mels + 2))
+    bins = np.fft.rfftfreq(n_fft, 1 / sr)
+    fb = np.zeros((n_mels, len(bins)), np.float32)
+    for i in range(n_mels):
+        lo, c, hi = pts[i : i + 3]
+        fb[i] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0, None)
+    return torch.from_numpy(fb)
+
+
+class MelLoss:
+    """Multi-resolution log-mel L1 (n_fft 512/1024/2048)."""
+
+    def __init__(self) -> None:
+        self.scales = [
+            (n, mel_bank(n, m), torch.hann_window(n))
+            for n, m in ((512, 64), (1024, 80), (2048, 128))
+        ]
+
+    def __call__(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        loss = y.new_zeros(())
+        for n, fb, win in self.scales:
+
+            def logmel(s, n=n, fb=fb, win=win):
+                spec = torch.stft(s.flatten(0, 1), n, n // 4, window=win, return_complex=True)
+                return torch.log(fb @ spec.abs().clamp(min=1e-7) + 1e-5)
+
+            loss = loss + (logmel(y) - logmel(x)).abs().mean()
+        return loss / len(self.scales)
+
+
+def quantize_train(
+    model: MimiModel, z: torch.Tensor, ks: torch.Tensor, ema: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Straight-through split RVQ with a K-prefix per item. z [B, D, F], ks [B] in 1..n_q.
+
+    Returns (quantized latent [B, D, F], commitment loss). Updates the codebooks (EMA).
+    """
+    q = model.quantizer
+    b, _, f = z.shape
+    out = z.new_zeros(z.shape)
+    commit = z.new_zeros(())
+    for group, first_level, n_levels in (
+        (q.rvq_first, 0, q.n_sem),
+        (q.rvq_rest, q.n_sem, q.n_q - q.n_sem),
+    ):
+        r = group.input_proj(z).transpose(1, 2).reshape(b * f, -1)  # [B*F, d]
+        acc = torch.zeros_like(r)
+        used = (ks[:, None] > first_level + torch.arange(n_levels)[None]).float()  # [B, L]
+        for lvl in range(n_levels):
+            cb = group.vq.layers[lvl]._codebook
+            table = cb.embeddings()
+            with torch.no_grad():
+                d = (
+                    (r.detach() ** 2).sum(1, keepdim=True)
+                    - 2 * r.detach() @ table.t()
+                    + (table**2).sum(1)[None]
+                )
+                idx = d.argmin(1)
+                e = table[idx]
+                _ema_update(cb, r.detach(), idx, ema)
+            mask = used[:, lvl].repeat_interleave(f)[:, None]  # [B*F, 1]
+            commit = commit + (((r - e) ** 2).mean(1, keepdim=True) * mask).sum() / max(
+                float(mask.sum()), 1.0
+            )
+            acc = acc + mask * (r + (e - r).detach())  # straight-through
+            r = r - e  # the next level codes what is left (no gradient through e)
+        out = out + group.output_proj(acc.view(b, f, -1).transpose(1, 2))
+    return out, commit
+
+
+@torch.no_grad()
+def _ema_update(cb, r: torch.Tensor, idx: torch.Tensor, decay: float) -> None:
+    size = cb.cluster_usage.shape[0]
+    counts = torch.bincount(idx, minlength=size).float()
+    sums = torch.zeros_like(cb.embedding_sum).index_add_(0, idx, r)
+    cb.cluster_usage.mul_(decay).add_(counts, alpha=1 - decay)
+    cb.embedding_sum.mul_(decay).add_(sums, alpha=1 - decay)
+
+
+@torch.no_grad()
+def reseed_dead(model: MimiModel, z: torch.Tensor, threshold: float = 0.05) -> int:
+    """Entries used less than `threshold` (EMA count) get a residual vector from the batch."""
+    q = model.quantizer
+    n = 0
+    for group in (q.rvq_first, q.rvq_rest):
+        r = group.input_proj(z).transpose(1, 2).reshape(-1, group.input_proj.out_channels)
+        for holder in group.vq.layers:
+            cb = holder._codebook
+            dead = cb.cluster_usage < threshold
+            k = int(dead.sum())
+            if k:
+                pick = r[torch.randint(0, len(r), (k,))]
+                cb.embedding_sum[dead] = pick
+                cb.cluster_usage[dead] = 1.0
+                n += k
+            table = cb.embeddings()
+            r = r - table[(torch.cdist(r, table)).argmin(1)]
+    return n
+
+
+@torch.no_grad()
+def kmeans_init(model: MimiModel, batches: Batches, n_batches: int = 40, iters: int = 12) -> None:
+    """Initialise every codebook with k-means on encoder outputs (residuals for levels > 0)."""
+    zs = torch.cat(
+        [model.encode_latent(torch.from_numpy(batches.next())) for _ in range(n_batches)], 0
+    )
+    q = model.quantizer
+    for group in (q.rvq_first, q.rvq_rest):
+        r = group.input_proj(zs).transpose(1, 2).reshape(-1, group.input_proj.out_channels)
+        for holder in group.vq.layers:
+            cb = holder._codebook
+            size = cb.cluster_usage.shape[0]
+            cent = r[torch.randperm(len(r))[:size]].clone()
+            if len(cent) < size:
+                cent = torch.cat(
+                    [
+                        cent,
+                        cent[torch.randint(0, len(cent), (size - len(cent),))]
+                        + 1e-3 * torch.randn(size - len(cent), r.shape[1]),
+                    ]
+                )
+            for _ in range(iters):
+                idx = torch.cdist(r, cent).argmin(1)
+                counts = torch.bincount(idx, minlength=size).float()
+                sums = torch.zeros_like(cent).index_add_(0, idx, r)
+                alive = counts > 0
+                cent[alive] = sums[alive] / counts[alive, None]
+            cb.embedding_sum.copy_(cent)
+            cb.cluster_usage.fill_(1.0)
+            cb._initialized.fill_(1.0)
+            r = r - cent[torch.cdist(r, cent).argmin(1)]
+    q.refresh()
+
+
+def save_checkpoint(path: Path, model, opt, step: int, batches: Batches, log: list) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "opt": opt.state_dict(),
+            "step": step,
+            "config": model.cfg.to_dict(),
+            "rng": batches.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "log": log,
+        },
+        tmp,
+    )
+    os.replace(tmp, path)
+
+
+def export(model: MimiModel, out: Path, info: dict) -> None:
+    model.eval()
+    model.quantizer.refresh()
+    save_codec(model, out)
+    save_recipe(out / "recipe.json", info)
+
+
+def train(args: argparse.Namespace) -> int:
+    cfg = CodecConfig.demo()
+    work = Path(args.work).expanduser()
+    work.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    print(f"building the speech corpus in {work} ...", file=sys.stderr, flush=True)
+    corpus = build_speech_corpus(work, n=args.utterances, seed=args.seed)
+    print(f"corpus: {len(corpus) / SR / 60:.1f} min of speech", file=sys.stderr, flush=True)
+    crop = max(1, round(args.crop_s * SR / cfg.frame_size)) * cfg.frame_size  # whole frames
+    batches = Batches(corpus, crop, args.batch, args.seed)
+    model = MimiModel(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.8, 0.99), weight_decay=1e-4)
+    ckpt = work / "checkpoint.pt"
+    step, log = 0, []
+    if ckpt.is_file() and not args.restart:
+        # our own checkpoint, written by this command (trusted; never a user's file)
+        state = torch.load(ckpt, weights_only=False)
+        if state.get("config") != cfg.to_dict():
+            raise SystemExit(f"{ckpt} was made with another demo config; use --restart")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        step, log = state["step"], state["log"]
+        batches.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        print(f"resumed at step {step}", file=sys.stderr, flush=True)
+    mel = MelLoss()
+    rng = np.random.default_rng(args.seed + step)
+    t_start, t_last = time.time(), time.time()
+    elapsed0 = log[-1]["elapsed_s"] if log else 0.0
+    model.train()
+    while step < args.steps:
+        if step == args.ae_steps:
+            print("k-means initialisation of the codebooks", file=sys.stderr, flush=True)
+            model.eval()
+            kmeans_init(model, batches)
+            model.train()
+        x = torch.from_numpy(batches.next())
+        lr = (
+            args.lr
+            * min(1.0, (step + 1) / 500)
+            * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step / args.steps, 1.0))))
+        )
+        for g in opt.param_groups:
+            g["lr"] = lr
+        z = model.encode_latent(x)
+        commit = z.new_zeros(())
+        if step >= args.ae_steps:
+            ks = torch.from_numpy(rng.integers(1, cfg.n_q + 1, size=x.shape[0]))
+            zq, commit = quantize_train(model, z, ks, args.ema)
+            keep = torch.from_numpy(rng.random(x.shape[0]) < args.quant_prob).float()
+            z = keep[:, None, None] * zq + (1 - keep[:, None, None]) * z
+        y = model.decode_latent(z)
+        l_mel = mel(y, x)
+        l_wave = (y - x).abs().mean()
+        loss = args.w_mel * l_mel + args.w_wave * l_wave + args.w_commit * commit
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step >= args.ae_steps and step % 100 == 0:
+            reseed_dead(model, model.encode_latent(x).detach())
+        if step % args.log_every == 0:
+            now = time.time()
+            rec = {
+                "step": step,
+                "elapsed_s": round(elapsed0 + now - t_start, 1),
+                "s_per_step": round((now - t_last) / args.log_every, 3),
+                "lr": lr,
+                "mel": round(float(l_mel), 4),
+                "wave": round(float(l_wave), 5),
+                "commit": round(float(commit), 5),
+            }
+            t_last = now
+            log.append(rec)
+            print(json.dumps(rec), flush=True)
+        if step % args.ckpt_every == 0 or step == args.steps:
+            save_checkpoint(ckpt, model, opt, step, batches, log)
+    info = {
+        "config": cfg.to_dict(),
+        "seed": args.seed,
+        "steps": step,
+        "train_args": {k: getattr(args, k) for k in DEFAULTS},
+        "utterances": args.utterances,
+        "elapsed_s": log[-1]["elapsed_s"] if log else 0,
+        "log_tail": log[-5:],
+    }
+    (work / "train_log.json").write_text(json.dumps(log))
+    export(model, Path(args.out), info)
+    print(f"exported the demo codec to {args.out}", file=sys.stderr)
+    return 0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    for k, v in DEFAULTS.items():
+        p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
+    p.add_argument(
+        "--work",
+        default="~/.cache/mimi-explorer/train-demo",
+        help="data and checkpoints (kept out of git)",
+    )
+    p.add_argument("--out", default=str(DEMO_DIR), help="where the final weights go")
+    p.add_argument("--utterances", type=int, default=700)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--ckpt-every", type=int, default=500)
+    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
