@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
         self.views = QSplitter(Qt.Orientation.Vertical)
         for v in (self.waveform, self.spectro, self.heatmap):
             self.views.addWidget(v)
-        self.views.setSizes([300, 260, 260])
+        self.views.setSizes([250, 230, 340])
         compare = QWidget()
         lay = QVBoxLayout(compare)
         lay.setContentsMargins(0, 0, 0, 0)

@@ -103,7 +103,8 @@ class WaveformView(_TimeView):
             p.setYRange(-1, 1, padding=0.02)
             curves = {
                 "original": p.plot(t, x[c], pen=pg.mkPen(ORIGINAL, width=1), skipFiniteCheck=True),
-                "reconstruction": p.plot(pen=pg.mkPen(RECONSTRUCTION, width=1)),
+                # slightly transparent, so the original shows where they differ
+                "reconstruction": p.plot(pen=pg.mkPen(QColor(251, 133, 0, 190), width=1)),
                 "difference": p.plot(pen=pg.mkPen(DIFFERENCE, width=1)),
             }
             self.curves.append(curves)
@@ -209,6 +210,13 @@ class TokenHeatmap(_TimeView):
         self.dim.setBrush(QBrush(QColor(0, 0, 0, 170)))
         self.dim.setPen(QPen(Qt.PenStyle.NoPen))
         self.dim.setZValue(10)
+        self.k_line = pg.InfiniteLine(
+            angle=0,
+            movable=False,
+            pen=pg.mkPen(PLAYHEAD, width=1),
+            label="K",
+            labelOpts={"position": 0.02, "color": PLAYHEAD},
+        )
         self.colorbar: pg.ColorBarItem | None = None
         self.scene().sigMouseMoved.connect(self._moved)
         self._build()
@@ -223,8 +231,10 @@ class TokenHeatmap(_TimeView):
         ac = self._add_plot(1, "acoustic codebook")
         ac.addItem(self.ac_img)
         ac.addItem(self.dim)
+        ac.addItem(self.k_line, ignoreBounds=True)
         ac.setMouseEnabled(y=False)
         ac.setLabel("bottom", "time", units="s")
+        self.ci.layout.setRowStretchFactor(1, 6)
         ac.getAxis("left").setTicks(
             [[(i + 0.5, str(i)) for i in (1, 4, 8, 12, 16, 20, 24, 28, 31)]]
         )
@@ -273,6 +283,7 @@ class TokenHeatmap(_TimeView):
         width = self.codes.shape[1] * self.frame_s
         lo = max(k, self.semantic)
         self.dim.setRect(QRectF(0, lo, width, max(n - lo, 0)))
+        self.k_line.setValue(lo)
 
     def describe(self, t: float, row_y: float, plot_index: int) -> str:
         """Text for the cell under (t seconds, y): codebook, time and token id."""

@@ -217,3 +217,24 @@ def test_live_tab_becomes_a_comparison(qtbot, window, tmp_path):
     assert (tmp_path / "data" / "mimi-explorer" / "recordings").is_dir()
     saved = list((tmp_path / "data" / "mimi-explorer" / "recordings").glob("live-*-output.wav"))
     assert len(saved) == 1
+
+
+def test_model_falls_back_when_the_hub_is_unreachable(qtbot, tmp_path):
+    import time
+
+    from app.launch import make_app
+
+    make_app()
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    t0 = time.monotonic()
+    w = MainWindow(backend=FakeBackend(), model_source=None, settings=settings)  # hub default
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
+    assert "Hugging Face hub" in w.banner.text() and "instead" in w.banner.text()
+    assert w.model_info["description"] in w.windowTitle()
+    assert w.model_info["description"] in w.model_label.text()
+    # the hub attempt itself gave up at once (HF_HUB_OFFLINE=1); the rest is model building
+    assert time.monotonic() - t0 < 30
+    w.close()
