@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from .errors import CodecError
 
 PROG = "mimi-explorer"
-COMMANDS = ("roundtrip", "encode", "decode", "bench", "train-demo")
+COMMANDS = ("roundtrip", "encode", "decode", "bench", "train-demo", "eval-demo")
 
 
 class UserError(Exception):
@@ -140,10 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     def model_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
             "--weights",
-            default="kyutai/mimi",
+            default="auto",
             metavar="SRC",
-            help="model: hub repo id, folder, .safetensors file, 'demo' or "
-            "'random:tiny' (default: kyutai/mimi)",
+            help="model: 'auto' (kyutai/mimi, else the bundled demo), a hub repo id, a "
+            "folder, a .safetensors file, 'demo' or 'random:tiny' (default: auto)",
         )
         sp.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
 
@@ -207,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("train-demo", help="train the bundled demo codec (resumable)")
     add_arguments(sp)
     sp.set_defaults(func=cmd_train_demo)
+
+    from .eval_demo import add_arguments as add_eval_arguments
+    from .eval_demo import main as eval_main
+
+    sp = sub.add_parser("eval-demo", help="quality table of a codec on held-out speech")
+    add_eval_arguments(sp)
+    sp.set_defaults(func=eval_main)
     return p
 
 

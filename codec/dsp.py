@@ -29,6 +29,25 @@ def spectrogram_db(
     return np.maximum(db, floor_db).astype(np.float32), hop / sample_rate
 
 
+def mel_bank(n_fft: int, n_mels: int, sr: int = 24_000, fmin: float = 30.0):
+    """HTK mel filterbank as a torch tensor [n_mels, n_fft/2 + 1] (triangles, peak 1)."""
+    import torch
+
+    def mel(f):
+        return 2595 * np.log10(1 + f / 700)
+
+    def hz(m):
+        return 700 * (10 ** (m / 2595) - 1)
+
+    pts = hz(np.linspace(mel(fmin), mel(sr / 2), n_mels + 2))
+    bins = np.fft.rfftfreq(n_fft, 1 / sr)
+    fb = np.zeros((n_mels, len(bins)), np.float32)
+    for i in range(n_mels):
+        lo, c, hi = pts[i : i + 3]
+        fb[i] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0, None)
+    return torch.from_numpy(fb)
+
+
 def peak_envelope(x: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """(min, max) of x [T] over `bins` equal blocks: a waveform overview for long files."""
     n = len(x) // bins * bins

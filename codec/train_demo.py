@@ -24,6 +24,7 @@ import torch
 
 from .config import CodecConfig
 from .demo_data import SR, Batches, build_speech_corpus, save_recipe
+from .dsp import mel_bank
 from .model import MimiModel
 from .weights import DEMO_DIR, save_codec
 
@@ -40,24 +41,6 @@ DEFAULTS = dict(
     w_commit=0.25,
     quant_prob=0.5,
 )
-
-
-def mel_bank(n_fft: int, n_mels: int, sr: int = SR) -> torch.Tensor:
-    """HTK mel filterbank [n_mels, n_fft/2 + 1]."""
-
-    def mel(f):
-        return 2595 * np.log10(1 + f / 700)
-
-    def hz(m):
-        return 700 * (10 ** (m / 2595) - 1)
-
-    pts = hz(np.linspace(mel(30), mel(sr / 2), n_mels + 2))
-    bins = np.fft.rfftfreq(n_fft, 1 / sr)
-    fb = np.zeros((n_mels, len(bins)), np.float32)
-    for i in range(n_mels):
-        lo, c, hi = pts[i : i + 3]
-        fb[i] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0, None)
-    return torch.from_numpy(fb)
 
 
 class MelLoss:

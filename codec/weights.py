@@ -33,7 +33,7 @@ from .model import MimiModel
 
 HUB_REPO = "kyutai/mimi"
 HUB_REVISION = "89091b3e466eb6a9d11e537bf26b144f194978f7"
-DEFAULT_SOURCE = HUB_REPO
+DEFAULT_SOURCE = "auto"  # kyutai/mimi, else the bundled demo (saying why)
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEMO_DIR = RESOURCES / "demo"
 CONFIG_META_KEY = "codec_config"
@@ -252,8 +252,21 @@ def _tqdm_for(progress: Progress, what: str):
 def load_model(
     source: str | os.PathLike = DEFAULT_SOURCE, progress: Progress | None = None
 ) -> tuple[MimiModel, str]:
-    """(model on CPU, description) for any supported source."""
+    """(model on CPU, description) for any supported source.
+
+    "auto" tries Mimi from the hub (cache first; an unreachable hub fails within seconds)
+    and falls back to the bundled demo; the description then says why.
+    """
     s = str(source)
+    if s == "auto":
+        try:
+            return load_model(HUB_REPO, progress)
+        except WeightsError as hub_error:
+            try:
+                model, desc = load_model("demo")
+            except WeightsError as demo_error:
+                raise WeightsError(f"{hub_error}; and {demo_error}") from hub_error
+            return model, f"{desc} — Mimi unavailable: {hub_error}"
     if s == "demo":
         if not (DEMO_DIR / "config.json").is_file():
             raise WeightsError("the bundled demo codec is missing (resources/demo)")
@@ -296,6 +309,11 @@ def load_codec(
     dev = resolve_device(device)
     model, desc = load_model(source, progress)
     return MimiCodec(model.to(dev), description=desc, source=str(source))
+
+
+def is_fallback(codec: MimiCodec) -> bool:
+    """True when "auto" resolution fell back from the hub to the demo."""
+    return "Mimi unavailable:" in codec.description
 
 
 def save_codec(codec: MimiCodec | MimiModel, path: str | Path, fmt: str = "native") -> Path:

@@ -167,3 +167,23 @@ def test_codes_roundtrip_through_safetensors(tiny, tmp_path):
     assert torch.equal(back.codes, codes)
     assert (back.sample_rate, back.num_samples, back.model) == (44_100, 17_640, "tiny")
     assert load_file(str(tmp_path / "c.safetensors"))["codes"].dtype == torch.int64
+
+
+def test_auto_falls_back_to_the_demo_with_a_reason(tiny, tmp_path, monkeypatch):
+    import time
+
+    import codec.weights as weights
+
+    demo = tmp_path / "demo"
+    save_codec(tiny, demo)
+    monkeypatch.setattr(weights, "DEMO_DIR", demo)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    t = time.monotonic()
+    codec = load_codec(device="cpu")  # no argument: "auto"
+    assert time.monotonic() - t < 5
+    assert codec.description.startswith("demo codec")
+    assert "Mimi unavailable: cannot get the model from the Hugging Face hub" in (codec.description)
+    assert weights.is_fallback(codec)
+    monkeypatch.setattr(weights, "DEMO_DIR", tmp_path / "missing")
+    with pytest.raises(WeightsError, match=r"Hugging Face hub.*demo codec is missing"):
+        load_codec(device="cpu")
