@@ -195,7 +195,9 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         ir_n = int(rt * SR)
         ir = rng.normal(0, 1, ir_n) * np.exp(-6.9 * np.arange(ir_n) / ir_n)
         ir[0] = 1.0 / rng.uniform(0.1, 0.3)
-        wet = np.convolve(x, ir / np.abs(ir).sum() * 4, mode="full")[: len(x)]
+        from scipy.signal import fftconvolve
+
+        wet = fftconvolve(x, ir / np.abs(ir).sum() * 4, mode="full")[: len(x)]
         x = (x + rng.uniform(0.1, 0.4) * wet).astype(np.float32)
     peak = np.abs(x).max() + 1e-6
     x = x / peak * 10 ** (rng.uniform(-24, -1) / 20)

@@ -262,9 +262,9 @@ def train(args: argparse.Namespace) -> int:
                 "elapsed_s": round(elapsed0 + now - t_start, 1),
                 "s_per_step": round((now - t_last) / args.log_every, 3),
                 "lr": lr,
-                "mel": round(float(l_mel), 4),
-                "wave": round(float(l_wave), 5),
-                "commit": round(float(commit), 5),
+                "mel": round(l_mel.item(), 4),
+                "wave": round(l_wave.item(), 5),
+                "commit": round(commit.item(), 5),
             }
             t_last = now
             log.append(rec)
