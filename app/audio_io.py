@@ -101,17 +101,14 @@ class SoundDeviceBackend:
         return int(info["index"]) if info is not None and "index" in info else None
 
     def output_stream(self, samplerate, channels, callback, device=None, blocksize=0):
-        return self._sd.OutputStream(
-            samplerate=samplerate,
-            channels=channels,
-            dtype="float32",
-            callback=callback,
-            device=device,
-            blocksize=blocksize,
-        )
+        return self._open(self._sd.OutputStream, samplerate, channels, callback, device, blocksize)
 
     def input_stream(self, samplerate, channels, callback, device=None, blocksize=0):
-        return self._sd.InputStream(
+        return self._open(self._sd.InputStream, samplerate, channels, callback, device, blocksize)
+
+    @staticmethod
+    def _open(kind, samplerate, channels, callback, device, blocksize):
+        return kind(
             samplerate=samplerate,
             channels=channels,
             dtype="float32",

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
     reqOpenSession = Signal(int, object)
     reqEncode = Signal(int)
     reqDecode = Signal(int, int)
+    reqRebind = Signal(int)
 
     def __init__(
         self,
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.reqOpenSession.connect(w.open_session, q)
         self.reqEncode.connect(w.encode, q)
         self.reqDecode.connect(w.decode, q)
+        self.reqRebind.connect(w.rebind, q)
         w.modelLoaded.connect(self._on_model_loaded)
         w.modelFailed.connect(self._on_model_failed)
         w.progress.connect(self._on_progress)
@@ -204,6 +206,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &recent")
         self.samples_menu = m.addMenu("&Sample clips")
         self.record_action = m.addAction("&Record from microphone…", self.record_dialog)
+        m.addAction("&Encode the current file", QKeySequence("Ctrl+E"), self._encode_current)
         m.addSeparator()
         self.export_audio_action = m.addAction("Export &reconstruction…", self.export_audio)
         self.export_codes_action = m.addAction("Export &codes…", self.export_codes)
@@ -445,6 +448,16 @@ class MainWindow(QMainWindow):
         )
         self.heatmap.set_k(self.k)
 
+    def views_ready(self) -> bool:
+        """True once the current file is encoded and its K decode and spectrograms are shown."""
+        s = self.session
+        return (
+            s is not None
+            and s.codes is not None
+            and s.reconstruction(self.k) is not None
+            and f"B{self.k}" in self._spectra
+        )
+
     def request_decode(self, k: int) -> None:
         if self.session is None or self.session.codes is None:
             return
@@ -515,9 +528,10 @@ class MainWindow(QMainWindow):
         self.cancel_btn.hide()
 
     def cancel(self) -> None:
-        self.worker.current_job = -1  # the running job stops at its next chunk
+        """Stop the running job at its next chunk; the file stays open (File ▸ Encode)."""
         self.job += 1
-        self.worker.current_job = self.job
+        self.worker.current_job = self.job  # the running job is now stale and stops
+        self.reqRebind.emit(self.job)
         self._idle()
 
     # ---- transport ---------------------------------------------------------------------

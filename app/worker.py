@@ -139,6 +139,11 @@ class CodecWorker(QObject):
         self.spectrogram.emit(job, label, ([s for s, _ in specs], specs[0][1]))
 
     @Slot(int)
+    def rebind(self, job: int) -> None:
+        """Keep the current file under a new job id (after a cancel): cache and codes stay."""
+        self._session_job = job
+
+    @Slot(int)
     def encode(self, job: int) -> None:
         def work() -> None:
             s = self._need(job)

@@ -153,36 +153,27 @@ def build_parser() -> argparse.ArgumentParser:
             raise argparse.ArgumentTypeError("must be 1..32")
         return k
 
+    def k_option(sp: argparse.ArgumentParser, text: str) -> None:
+        sp.add_argument("--codebooks", type=k_arg, default=None, metavar="K", help=text)
+
     sp = sub.add_parser("roundtrip", help="encode and decode a file; write the reconstruction")
     sp.add_argument("input", help="any file soundfile reads (WAV, FLAC, OGG, MP3, ...)")
     sp.add_argument("-o", "--output", required=True, help="output .wav or .flac")
-    sp.add_argument(
-        "--codebooks",
-        type=k_arg,
-        default=None,
-        metavar="K",
-        help="codebooks to decode, 1..32 (default: all)",
-    )
+    k_option(sp, "codebooks to decode, 1..32 (default: all)")
     model_args(sp)
     sp.set_defaults(func=cmd_roundtrip)
 
     sp = sub.add_parser("encode", help="encode a file to codes (.safetensors)")
     sp.add_argument("input")
     sp.add_argument("-o", "--output", required=True, help="codes file (.safetensors)")
-    sp.add_argument("--codebooks", type=k_arg, default=None, metavar="K")
+    k_option(sp, "codebooks to encode, 1..32 (default: all)")
     model_args(sp)
     sp.set_defaults(func=cmd_encode)
 
     sp = sub.add_parser("decode", help="decode a codes file to audio")
     sp.add_argument("input", help="codes file written by `encode`")
     sp.add_argument("-o", "--output", required=True, help="output .wav or .flac")
-    sp.add_argument(
-        "--codebooks",
-        type=k_arg,
-        default=None,
-        metavar="K",
-        help="decode only the first K codebooks",
-    )
+    k_option(sp, "decode only the first K codebooks")
     model_args(sp)
     sp.set_defaults(func=cmd_decode)
 

@@ -58,13 +58,7 @@ def main() -> int:
     win.open_path(str(path))
     while True:
         app.processEvents()
-        s = win.session
-        if (
-            s is not None
-            and s.codes is not None
-            and s.reconstruction(win.k) is not None
-            and f"B{win.k}" in win._spectra
-        ):
+        if win.views_ready():
             break
         if time.perf_counter() - t0 > 900:
             print("timed out")

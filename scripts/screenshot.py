@@ -27,13 +27,7 @@ def main() -> int:
     t0 = time.monotonic()
     while time.monotonic() - t0 < 300:
         app.processEvents()
-        s = win.session
-        if (
-            s is not None
-            and s.codes is not None
-            and s.reconstruction(win.k) is not None
-            and f"B{win.k}" in win._spectra
-        ):
+        if win.views_ready():
             break
         time.sleep(0.02)
     for _ in range(30):

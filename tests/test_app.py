@@ -238,3 +238,24 @@ def test_model_falls_back_when_the_hub_is_unreachable(qtbot, tmp_path):
     # the hub attempt itself gave up at once (HF_HUB_OFFLINE=1); the rest is model building
     assert time.monotonic() - t0 < 30
     w.close()
+
+
+def test_cancel_encode_then_encode_again(qtbot, window, tmp_path):
+    src = tmp_path / "long.wav"
+    write_tone(src, seconds=30.0, sr=24_000, channels=1)
+    cancelled = []
+    window.worker.cancelled.connect(cancelled.append)
+    window.open_path(str(src))
+    qtbot.waitUntil(
+        lambda: window.progress.isVisible() and "encoding" in window.progress.format(),
+        timeout=20_000,
+    )
+    qtbot.waitUntil(lambda: window.progress.maximum() > 1, timeout=20_000)  # chunks running
+    window.cancel()
+    qtbot.waitUntil(lambda: len(cancelled) == 1, timeout=20_000)
+    assert window.session.codes is None and not window.cancel_btn.isVisible()
+    window._encode_current()  # File ▸ Encode the current file
+    qtbot.waitUntil(lambda: window.session.codes is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: window.session.reconstruction(window.k) is not None, timeout=60_000)
+    window.slider.setValue(4)  # decoding still works for this file after the cancel
+    qtbot.waitUntil(lambda: window.session.reconstruction(4) is not None, timeout=60_000)
