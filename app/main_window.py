@@ -85,7 +85,9 @@ class MainWindow(QMainWindow):
         self.timer.start()
         self._update_title()
         self._devices_check()
-        self.load_model(self.model_source, self.device, fallback=model_source is None)
+        self.load_model(
+            self.model_source, self.device, fallback=model_source is None, remember=False
+        )
 
     # ---- wiring ------------------------------------------------------------------------
     def _wire_worker(self) -> None:
@@ -224,7 +226,8 @@ class MainWindow(QMainWindow):
         mm.addAction("Bundled demo codec", lambda: self.load_model("demo", self.device))
         mm.addAction("Local weights file…", self.weights_dialog)
         mm.addAction(
-            "Random weights (for testing)", lambda: self.load_model("random:mimi", self.device)
+            "Random weights (for testing)",
+            lambda: self.load_model("random:mimi", self.device, remember=False),
         )
         dev = mm.addMenu("Device")
         group = QActionGroup(self)
@@ -278,7 +281,11 @@ class MainWindow(QMainWindow):
         self.audio_status = out_reason or in_reason
 
     # ---- model -------------------------------------------------------------------------
-    def load_model(self, source: str, device: str = "auto", fallback: bool = False) -> None:
+    def load_model(
+        self, source: str, device: str = "auto", fallback: bool = False, remember: bool = True
+    ) -> None:
+        """Load in the worker; `remember` stores an explicit choice for the next start."""
+        self._requested, self._remember = source, remember
         self._fallbacks = [s for s in FALLBACKS if s != source] if fallback else []
         self.model_label.setText(f"model: loading {source}…")
         self._busy("loading model", cancellable=False)
@@ -304,13 +311,16 @@ class MainWindow(QMainWindow):
         self._fallback_reason = ""
         self.model_label.setText(f"model: {info['description']} · {info['device']}")
         self.slider.setMaximum(info["codebooks"])
-        if not info["source"].startswith("random:"):
+        # a fallback is never remembered: the next start tries the user's choice again
+        if self._remember and info["source"] == self._requested:
             self.settings.setValue("model", info["source"])
         self._update_title()
         if self.session is not None:
             self._encode_current()
 
     _fallback_reason = ""
+    _requested = ""
+    _remember = False
 
     def _on_model_failed(self, msg: str) -> None:
         if self._fallbacks:

@@ -259,3 +259,18 @@ def test_cancel_encode_then_encode_again(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.session.reconstruction(window.k) is not None, timeout=60_000)
     window.slider.setValue(4)  # decoding still works for this file after the cancel
     qtbot.waitUntil(lambda: window.session.reconstruction(4) is not None, timeout=60_000)
+
+
+def test_a_fallback_is_not_remembered(qtbot, tmp_path):
+    from app.launch import make_app
+
+    make_app()
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(backend=FakeBackend(), model_source=None, settings=settings)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
+    assert w.model_info["source"] != "kyutai/mimi"  # fell back (offline)
+    assert settings.value("model") is None  # so the next start tries the hub again
+    w.close()
