@@ -242,7 +242,7 @@ def test_model_falls_back_when_the_hub_is_unreachable(qtbot, tmp_path):
 
 def test_cancel_encode_then_encode_again(qtbot, window, tmp_path):
     src = tmp_path / "long.wav"
-    write_tone(src, seconds=30.0, sr=24_000, channels=1)
+    write_tone(src, seconds=45.0, sr=24_000, channels=1)  # long enough to cancel midway
     cancelled = []
     window.worker.cancelled.connect(cancelled.append)
     window.open_path(str(src))
