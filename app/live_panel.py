@@ -7,9 +7,11 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QGraphicsRectItem,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -90,6 +92,11 @@ class LivePanel(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.plot.addItem(self.image)
+        self.dim = QGraphicsRectItem()  # rows at and above K are not decoded
+        self.dim.setBrush(QBrush(QColor(0, 0, 0, 170)))
+        self.dim.setPen(QPen(Qt.PenStyle.NoPen))
+        self.dim.setZValue(10)
+        self.plot.addItem(self.dim)
         self.tokens = np.zeros((32, SCROLL_FRAMES), np.float32)
         outer = QHBoxLayout(self)
         side = QWidget()
@@ -192,7 +199,9 @@ class LivePanel(QWidget):
                 else 2048
             )
             self.image.setImage(self.tokens, levels=(0, size - 1), autoLevels=False)
-            self.image.setRect(QRectF(-SCROLL_FRAMES * 0.08, 0, SCROLL_FRAMES * 0.08, 32))
+            width = SCROLL_FRAMES * 0.08
+            self.image.setRect(QRectF(-width, 0, width, 32))
+            self.dim.setRect(QRectF(-width, st["k"], width, 32 - st["k"]))
 
     def _on_finished(self, result: LiveResult, err: str) -> None:
         engine, self.engine = self.engine, None

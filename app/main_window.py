@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
         self, source: str, device: str = "auto", fallback: bool = False, remember: bool = True
     ) -> None:
         """Load in the worker; `remember` stores an explicit choice for the next start."""
-        self._requested, self._remember = source, remember
+        self._requested, self._remember_choice = source, remember
         self._fallbacks = [s for s in FALLBACKS if s != source] if fallback else []
         self.model_label.setText(f"model: loading {source}…")
         self._busy("loading model", cancellable=False)
@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"model: {info['description']} · {info['device']}")
         self.slider.setMaximum(info["codebooks"])
         # a fallback is never remembered: the next start tries the user's choice again
-        if self._remember and info["source"] == self._requested:
+        if self._remember_choice and info["source"] == self._requested:
             self.settings.setValue("model", info["source"])
         self._update_title()
         if self.session is not None:
@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
 
     _fallback_reason = ""
     _requested = ""
-    _remember = False
+    _remember_choice = False
 
     def _on_model_failed(self, msg: str) -> None:
         if self._fallbacks:
