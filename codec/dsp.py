@@ -1,4 +1,4 @@
-"""Signal helpers for display: spectrograms and peak envelopes (numpy only)."""
+"""Signal helpers: spectrograms for display and the mel filterbank (numpy; torch for mel)."""
 
 from __future__ import annotations
 
@@ -46,12 +46,3 @@ def mel_bank(n_fft: int, n_mels: int, sr: int = 24_000, fmin: float = 30.0):
         lo, c, hi = pts[i : i + 3]
         fb[i] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0, None)
     return torch.from_numpy(fb)
-
-
-def peak_envelope(x: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """(min, max) of x [T] over `bins` equal blocks: a waveform overview for long files."""
-    n = len(x) // bins * bins
-    if n == 0:
-        return x.copy(), x.copy()
-    blocks = x[:n].reshape(bins, -1)
-    return blocks.min(axis=1), blocks.max(axis=1)
