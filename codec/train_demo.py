@@ -38,7 +38,8 @@ DEFAULTS = dict(
     ema=0.99,
     w_mel=1.0,
     w_wave=0.1,
-    w_commit=0.25,
+    w_commit=0.1,
+    w_latent=1.0,
     quant_prob=0.5,
 )
 
@@ -194,6 +195,10 @@ def kmeans_init(model: MimiModel, batches: Batches, n_batches: int = 40, iters: 
             cb.cluster_usage.fill_(1.0)
             cb._initialized.fill_(1.0)
             r = r - cent[torch.cdist(r, cent).argmin(1)]
+        # start each output projection as half the inverse of its input projection, so
+        # that semantic + acoustic outputs together begin near the latent they code
+        w_in = group.input_proj.weight[:, :, 0]  # [d, D]
+        group.output_proj.weight.copy_(0.5 * torch.linalg.pinv(w_in)[:, :, None])
     q.refresh()
 
 
@@ -268,16 +273,25 @@ def train(args: argparse.Namespace) -> int:
         for g in opt.param_groups:
             g["lr"] = lr
         z = model.encode_latent(x)
-        commit = z.new_zeros(())
+        commit = latent = z.new_zeros(())
         if step >= args.ae_steps:
             ks = torch.from_numpy(rng.integers(1, cfg.n_q + 1, size=x.shape[0]))
             zq, commit = quantize_train(model, z, ks, args.ema)
+            # the quantized latent must stand in for z in the same decoder: without this
+            # the projections drifted (decoded latent 6x off) and every K sounded the same
+            zd = z.detach()
+            latent = ((zq - zd) ** 2).mean() / (zd**2).mean().clamp(min=1e-8)
             keep = torch.from_numpy(rng.random(x.shape[0]) < args.quant_prob).float()
             z = keep[:, None, None] * zq + (1 - keep[:, None, None]) * z
         y = model.decode_latent(z)
         l_mel = mel(y, x)
         l_wave = (y - x).abs().mean()
-        loss = args.w_mel * l_mel + args.w_wave * l_wave + args.w_commit * commit
+        loss = (
+            args.w_mel * l_mel
+            + args.w_wave * l_wave
+            + args.w_commit * commit
+            + args.w_latent * latent
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -295,6 +309,7 @@ def train(args: argparse.Namespace) -> int:
                 "mel": round(l_mel.item(), 4),
                 "wave": round(l_wave.item(), 5),
                 "commit": round(commit.item(), 5),
+                "latent": round(latent.item(), 5),
             }
             t_last = now
             log.append(rec)
