@@ -626,13 +626,9 @@ class MainWindow(QMainWindow):
         if s is None or y is None:
             self.show_error("nothing to export yet: load a file and wait for the decode")
             return None
-        from codec.audio import resample
+        from codec.pipeline import from_codec_rate
 
-        out = resample(y, s.codec_rate, s.source_rate)
-        n = s.source.shape[1]
-        if out.shape[1] < n:
-            out = np.pad(out, ((0, 0), (0, n - out.shape[1])))
-        return out[:, :n]
+        return from_codec_rate(y, s.codec_rate, s.source_rate, s.source.shape[1])
 
     def export_audio(self, path: str | None = None) -> None:
         if path is None:

@@ -52,7 +52,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     x24 = to_codec_rate(codec, audio.samples, audio.sample_rate)
     codes = encode_signal(codec, x24, k, progress=_progress("encode"))
     y24 = decode_signal(codec, codes, x24.shape[1], progress=_progress("decode"))
-    y = from_codec_rate(codec, y24, audio.sample_rate, audio.num_samples)
+    y = from_codec_rate(y24, codec.sample_rate, audio.sample_rate, audio.num_samples)
     write_audio(args.output, y, audio.sample_rate)
     print(
         f"wrote {args.output}: {audio.channels} ch, {audio.duration:.2f} s at "
@@ -112,7 +112,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
         codes = codes[:, : args.codebooks]
     n24 = round(cf.num_samples * codec.sample_rate / cf.sample_rate)
     y24 = decode_signal(codec, codes, n24, progress=_progress("decode"))
-    y = from_codec_rate(codec, y24, cf.sample_rate, cf.num_samples)
+    y = from_codec_rate(y24, codec.sample_rate, cf.sample_rate, cf.num_samples)
     write_audio(args.output, y, cf.sample_rate)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

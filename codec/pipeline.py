@@ -44,10 +44,10 @@ def decode_signal(
 
 
 def from_codec_rate(
-    codec: MimiCodec, y24: np.ndarray, sample_rate: int, num_samples: int
+    y24: np.ndarray, codec_rate: int, sample_rate: int, num_samples: int
 ) -> np.ndarray:
-    """[C, T'] at the codec rate -> [C, num_samples] at sample_rate (padded or trimmed)."""
-    y = resample(y24, codec.sample_rate, sample_rate)
+    """[C, T'] at codec_rate -> [C, num_samples] at sample_rate (padded or trimmed)."""
+    y = resample(y24, codec_rate, sample_rate)
     if y.shape[1] < num_samples:
         y = np.pad(y, ((0, 0), (0, num_samples - y.shape[1])))
     return y[:, :num_samples]
