@@ -8,6 +8,7 @@ voice variants that training never sees.
 
 from __future__ import annotations
 
+import collections
 import json
 import shutil
 import subprocess
@@ -208,25 +209,75 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 class Batches:
-    """Random training crops: speech from the corpus, and synthetic music."""
+    """Random training crops: speech from the corpus, and synthetic music.
+
+    Batch i depends only on (seed, i), so training resumes exactly and batches can be made
+    in worker processes in any order.
+    """
 
     def __init__(
         self, corpus: np.ndarray, crop: int, batch: int, seed: int, music_share: float = 0.25
     ) -> None:
         self.corpus, self.crop, self.batch = corpus, crop, batch
         self.music_share = music_share
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
 
-    def next(self) -> np.ndarray:
+    def make(self, index: int) -> np.ndarray:
+        """Batch number `index`: float32 [batch, 1, crop] at 24 kHz."""
+        rng = np.random.default_rng([self.seed, index])
         out = np.zeros((self.batch, 1, self.crop), np.float32)
         for b in range(self.batch):
-            if self.rng.random() < self.music_share:
-                x = synth_music(self.crop / SR, self.rng)
+            if rng.random() < self.music_share:
+                x = synth_music(self.crop / SR, rng)
             else:
-                s = int(self.rng.integers(0, len(self.corpus) - self.crop))
+                s = int(rng.integers(0, len(self.corpus) - self.crop))
                 x = self.corpus[s : s + self.crop].copy()
-            out[b, 0] = augment(x, self.rng)
+            out[b, 0] = augment(x, rng)
         return out
+
+
+_WORKER_BATCHES: Batches | None = None
+
+
+def _make_in_worker(index: int) -> np.ndarray:
+    assert _WORKER_BATCHES is not None
+    return _WORKER_BATCHES.make(index)
+
+
+class BatchStream:
+    """Batches start, start+1, ... made ahead by `workers` forked processes (0: inline)."""
+
+    def __init__(self, batches: Batches, start: int, workers: int = 0, depth: int = 0) -> None:
+        global _WORKER_BATCHES
+        self.batches, self.next_index = batches, start
+        self.pool = None
+        self.pending: collections.deque = collections.deque()
+        if workers > 0:
+            import multiprocessing as mp
+
+            _WORKER_BATCHES = batches  # inherited by the forked workers, not pickled
+            self.pool = mp.get_context("fork").Pool(workers)
+            self.depth = depth or 2 * workers
+            self.queued = start
+            self._fill()
+
+    def _fill(self) -> None:
+        while len(self.pending) < self.depth:
+            self.pending.append(self.pool.apply_async(_make_in_worker, (self.queued,)))
+            self.queued += 1
+
+    def next(self) -> np.ndarray:
+        self.next_index += 1
+        if self.pool is None:
+            return self.batches.make(self.next_index - 1)
+        out = self.pending.popleft().get()
+        self._fill()
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool = None
 
 
 def recipe() -> dict:
