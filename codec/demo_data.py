@@ -8,10 +8,10 @@ voice variants that training never sees.
 
 from __future__ import annotations
 
-import collections
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -236,48 +236,67 @@ class Batches:
         return out
 
 
-_WORKER_BATCHES: Batches | None = None
+def _worker(batches: Batches, first: int, step: int, out) -> None:
+    import signal
 
-
-def _make_in_worker(index: int) -> np.ndarray:
-    assert _WORKER_BATCHES is not None
-    return _WORKER_BATCHES.make(index)
+    # a stop signal is for the trainer, which then kills this process itself
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    i = first
+    while True:
+        out.put(batches.make(i))
+        i += step
 
 
 class BatchStream:
-    """Batches start, start+1, ... made ahead by `workers` forked processes (0: inline)."""
+    """Batches start, start+1, ... made ahead by `workers` forked processes (0: inline).
 
-    def __init__(self, batches: Batches, start: int, workers: int = 0, depth: int = 0) -> None:
-        global _WORKER_BATCHES
-        self.batches, self.next_index = batches, start
-        self.pool = None
-        self.pending: collections.deque = collections.deque()
+    Worker w makes batches start+w, start+w+n, ... into its own bounded queue, so reading
+    the queues in turn gives the batches in order.
+    """
+
+    def __init__(self, batches: Batches, start: int, workers: int = 0, depth: int = 2) -> None:
+        self.batches, self.next_index, self.start = batches, start, start
+        self.procs: list = []
+        self.queues: list = []
         if workers > 0:
             import multiprocessing as mp
 
-            _WORKER_BATCHES = batches  # inherited by the forked workers, not pickled
-            self.pool = mp.get_context("fork").Pool(workers)
-            self.depth = depth or 2 * workers
-            self.queued = start
-            self._fill()
+            ctx = mp.get_context("fork")  # the corpus is shared, not pickled
+            for w in range(workers):
+                q = ctx.Queue(maxsize=depth)
+                p = ctx.Process(target=_worker, args=(batches, start + w, workers, q), daemon=True)
+                p.start()
+                self.procs.append(p)
+                self.queues.append(q)
 
-    def _fill(self) -> None:
-        while len(self.pending) < self.depth:
-            self.pending.append(self.pool.apply_async(_make_in_worker, (self.queued,)))
-            self.queued += 1
-
-    def next(self) -> np.ndarray:
-        self.next_index += 1
-        if self.pool is None:
+    def next(self, stopped: Callable[[], bool] = lambda: False) -> np.ndarray | None:
+        """The next batch, or None once `stopped()` is true while waiting for it."""
+        if not self.procs:
+            self.next_index += 1
             return self.batches.make(self.next_index - 1)
-        out = self.pending.popleft().get()
-        self._fill()
+        import queue
+
+        q = self.queues[(self.next_index - self.start) % len(self.queues)]
+        while True:
+            try:
+                out = q.get(timeout=0.5)
+                break
+            except queue.Empty:
+                if stopped():
+                    return None
+        self.next_index += 1
         return out
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool = None
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.join(timeout=5)
+        for q in self.queues:
+            q.cancel_join_thread()
+            q.close()
+        self.procs, self.queues = [], []
 
 
 def recipe() -> dict:

@@ -241,7 +241,7 @@ def export(model: MimiModel, out: Path, info: dict) -> None:
 
 def learning_rate(step: int, base: float, schedule: dict) -> float:
     """Warm-up, constant through the autoencoder phase and calibration, then cosine to 10 %."""
-    lr = base * min(1.0, (step + 1) / 500)
+    lr = base * min(1.0, (step + 1 - schedule.get("warm_from", 0)) / 500)
     decay_from = schedule["ae_steps"] + CALIBRATION_STEPS
     if step >= decay_from:
         span = max(schedule["steps"] - decay_from, 1)
@@ -300,13 +300,17 @@ def train(args: argparse.Namespace) -> int:
         if state.get("config") != cfg.to_dict():
             raise SystemExit(f"{ckpt} was made with another demo config; use --restart")
         model.load_state_dict(state["model"])
-        step, log, opt_state = state["step"], state["log"], state["opt"]
+        step, log, opt_state = state["step"], state["log"], state.get("opt")
         saved = state.get("schedule", {})
         # a resumed run keeps its schedule unless --steps / --ae-steps are given again
         for key, value in (("steps", args.steps), ("ae_steps", args.ae_steps)):
             if value is None and key in saved:
                 schedule[key] = saved[key]
         schedule["devices"] = saved.get("devices", [])
+        schedule["warm_from"] = saved.get("warm_from", 0)
+        if opt_state is None:  # weights only (no optimizer moments): warm up again
+            schedule["warm_from"] = step
+            print("no optimizer state: warming up again", file=sys.stderr, flush=True)
         print(f"resumed at step {step} of {schedule['steps']}", file=sys.stderr, flush=True)
     workers = args.workers
     if workers < 0:  # auto: on a GPU the batches must be made in parallel to keep up
@@ -332,7 +336,7 @@ def train(args: argparse.Namespace) -> int:
     model.train()
     try:
         while step < schedule["steps"] and not stop:
-            elapsed = elapsed0 + time.time() - t_start
+            elapsed = time.time() - t_start  # this run's time: the budget is per run
             if budget and step < schedule["ae_steps"] and elapsed >= args.ae_share * budget:
                 schedule["ae_steps"] = step  # time budget: end the autoencoder phase now
             if step == schedule["ae_steps"]:
@@ -343,12 +347,15 @@ def train(args: argparse.Namespace) -> int:
                 t_calib = time.time()
             if budget and t_calib and step == schedule["ae_steps"] + CALIBRATION_STEPS:
                 per_step = (time.time() - t_calib) / CALIBRATION_STEPS
-                left = budget - (elapsed0 + time.time() - t_start)
+                left = budget - (time.time() - t_start)
                 schedule["steps"] = step + max(int(left / per_step), 0)
                 print(f"time budget: {schedule}", file=sys.stderr, flush=True)
                 if step >= schedule["steps"]:
                     break
-            x = torch.from_numpy(stream.next()).to(dev, non_blocking=True)
+            batch = stream.next(lambda: bool(stop))
+            if batch is None:
+                break
+            x = torch.from_numpy(batch).to(dev, non_blocking=True)
             lr = learning_rate(step, args.lr, schedule)
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -455,7 +462,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--time-budget",
         type=float,
         default=0.0,
-        help="seconds: end the autoencoder phase at --ae-share of it, then fit the "
+        help="seconds for this run: end the autoencoder phase at --ae-share of it, then fit the "
         "quantized phase's step count to what is left (0: use --steps/--ae-steps)",
     )
     p.add_argument("--ae-share", type=float, default=0.25)
