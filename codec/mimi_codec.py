@@ -34,6 +34,18 @@ def _as_tensor(x: Any, dtype: torch.dtype) -> torch.Tensor:
     return x.to(dtype) if x.dtype != dtype else x
 
 
+def _full_precision_on_cuda(device: torch.device) -> None:
+    """Turn TF32 off for CUDA convolutions and matmuls (process-wide torch flags).
+
+    PyTorch lets cuDNN use TF32 by default. Measured on an H100 with Mimi: with TF32,
+    2.7 % of the codes differed from the CPU's and decoded audio by 1e-3; without it, codes
+    were 100 % equal, audio within 1.8e-6, and batch coding was no slower.
+    """
+    if device.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+
 class MimiCodec:
     """A loaded codec on one device.
 
@@ -42,6 +54,7 @@ class MimiCodec:
 
     def __init__(self, model: MimiModel, description: str = "", source: str = "") -> None:
         self.model = model.eval()
+        _full_precision_on_cuda(self.device)
         self.config: CodecConfig = model.cfg
         self.description = description or model.cfg.name
         self.source = source
@@ -83,6 +96,7 @@ class MimiCodec:
 
     def to(self, device: str | torch.device) -> MimiCodec:
         self.model.to(device)
+        _full_precision_on_cuda(self.device)
         return self
 
     def __repr__(self) -> str:
