@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from .errors import CodecError
 
 PROG = "mimi-explorer"
-COMMANDS = ("roundtrip", "encode", "decode", "bench", "train-demo", "eval-demo")
+COMMANDS = ("roundtrip", "encode", "decode", "report", "bench", "train-demo", "eval-demo")
 
 
 class UserError(Exception):
@@ -118,6 +118,29 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .audio import load_audio
+    from .report import make_report
+
+    audio = load_audio(args.input)  # a bad input fails before the model loads
+    codec = _load(args)
+    rep = make_report(
+        args.input,
+        args.output,
+        codec,
+        args.codebooks,
+        progress=_progress,
+        log=lambda msg: print(msg, file=sys.stderr),
+        audio=audio,
+    )
+    print(
+        f"wrote {args.output}/: metrics.json, metrics.csv, report.png, "
+        f"{len(rep['results'])} reconstructions ({rep['elapsed_s']:.1f} s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import main as bench_main
 
@@ -176,6 +199,25 @@ def build_parser() -> argparse.ArgumentParser:
     k_option(sp, "decode only the first K codebooks")
     model_args(sp)
     sp.set_defaults(func=cmd_decode)
+
+    def k_list(v: str) -> list[int]:
+        try:
+            return [k_arg(x) for x in v.split(",") if x.strip()]
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"a comma-separated list of 1..32 ({e})") from e
+
+    sp = sub.add_parser("report", help="metrics, audio, codes and a figure for several K")
+    sp.add_argument("input", help="any file soundfile reads")
+    sp.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    sp.add_argument(
+        "--codebooks",
+        type=k_list,
+        default=None,
+        metavar="K,K,...",
+        help="codebook counts to compare (default: 1,2,4,8,16,32)",
+    )
+    model_args(sp)
+    sp.set_defaults(func=cmd_report)
 
     sp = sub.add_parser("bench", help="speed of batch and streaming coding on this machine")
     sp.add_argument("--seconds", type=float, default=10.0, help="audio length (default 10)")
