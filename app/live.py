@@ -6,6 +6,11 @@ frame). `LiveEngine.run()` does the work in the codec worker's thread: it cuts 8
 frames, resamples to and from the device rate with `soxr.ResampleStream` when the device
 cannot run at 24 kHz, encodes and decodes each frame with the K of the moment, and keeps
 both signals so the session can become a normal comparison when it stops.
+
+With `spool` set, both signals go to two growing WAV files (`<spool>-input.wav`,
+`<spool>-output.wav`, see `codec.wav_stream`) instead of memory: a session survives the
+app being killed, and memory stays flat however long it runs (10 minutes in memory is
+2 x 58 MB).
 """
 
 from __future__ import annotations
@@ -15,10 +20,14 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import soxr
 import torch
+
+from codec.errors import CodecError
+from codec.wav_stream import WavStreamWriter
 
 from .audio_io import AudioBackend
 
@@ -34,7 +43,10 @@ class LiveStats:
     latency_ms: float = 0.0  # estimated mic-to-speaker latency
     dropped: int = 0  # input frames dropped because processing fell behind
     late: int = 0  # output callbacks that found no decoded audio (underruns)
+    xruns: int = 0  # over/underflows PortAudio reported (audio lost in the device layer)
     k: int = 8
+    samples_in: int = 0  # device-rate samples the input callback received
+    samples_out: int = 0  # device-rate decoded samples the output callback played
 
 
 @dataclass
@@ -43,6 +55,7 @@ class LiveResult:
     output24: np.ndarray  # [T] decoded, aligned with the input (same frames)
     codes: np.ndarray  # [32, F]
     ks: list[int] = field(default_factory=list)  # K used for each frame
+    files: tuple[Path, Path] | None = None  # (input, output) WAVs when spooled to disk
 
 
 class _Ring:
@@ -51,7 +64,8 @@ class _Ring:
     def __init__(self) -> None:
         self._buf: collections.deque[np.ndarray] = collections.deque()
         self._lock = threading.Lock()
-        self.size = 0
+        self.size = 0  # samples queued now
+        self.popped = 0  # real samples handed out so far
 
     def push(self, x: np.ndarray) -> None:
         with self._lock:
@@ -72,6 +86,7 @@ class _Ring:
                 else:
                     self._buf[0] = head[take:]
             self.size -= got
+            self.popped += got
         out[got:] = 0.0
         return got
 
@@ -85,8 +100,10 @@ class LiveEngine:
         output_device: int | None = None,
         device_rate: int | None = None,
         k: int = 8,
+        spool: str | Path | None = None,
     ) -> None:
         self.codec = codec
+        self.spool = Path(spool) if spool is not None else None
         self.backend = backend
         self.input_device, self.output_device = input_device, output_device
         self.rate = codec.sample_rate
@@ -104,14 +121,23 @@ class LiveEngine:
         self._outputs: list[np.ndarray] = []
         self._codes: list[np.ndarray] = []
         self._ks: list[int] = []
+        self._writers: tuple[WavStreamWriter, WavStreamWriter] | None = None
+        self.pending_samples = 0
+        self._files: tuple[Path, Path] | None = None
 
     # ---- audio callbacks: copy only ----------------------------------------------------
     def _in_cb(self, indata, frames, time_info, status) -> None:
+        if status and getattr(status, "input_overflow", False):
+            self.stats.xruns += 1  # counted and shown; the session goes on
         self._in_q.put(indata[:, 0].copy())
+        self.stats.samples_in += frames
 
     def _out_cb(self, outdata, frames, time_info, status) -> None:
+        if status and getattr(status, "output_underflow", False):
+            self.stats.xruns += 1
         mono = outdata[:, 0]
         got = self._out.pop_into(mono)
+        self.stats.samples_out += got
         if got < frames and self.stats.frames > 0:
             self.stats.late += 1
         for c in range(1, outdata.shape[1]):
@@ -156,6 +182,44 @@ class LiveEngine:
             rs_out = soxr.ResampleStream(self.rate, self.device_rate, 1, dtype="float32")
         pending = np.zeros(0, np.float32)
         frame_s = fs / self.rate
+        self._open_spool()
+        try:
+            self._loop(enc, dec, rs_in, rs_out, pending, fs, frame_s, poll_s)
+        finally:
+            self._close_spool()
+            self.close()
+        return self.result()
+
+    def _open_spool(self) -> None:
+        """Create the two growing WAVs; on failure say so and keep the session in memory."""
+        if self.spool is None:
+            return
+        paths = (
+            self.spool.with_name(self.spool.name + "-input.wav"),
+            self.spool.with_name(self.spool.name + "-output.wav"),
+        )
+        try:
+            self.spool.parent.mkdir(parents=True, exist_ok=True)
+            first = WavStreamWriter(paths[0], self.rate, 1)
+            try:
+                second = WavStreamWriter(paths[1], self.rate, 1)
+            except BaseException:
+                first.close()
+                raise
+        except (OSError, CodecError) as e:
+            self.error = f"cannot save the live session to disk ({e}); keeping it in memory"
+            return
+        self._writers, self._files = (first, second), paths
+
+    def _close_spool(self) -> None:
+        writers, self._writers = self._writers, None
+        for w in writers or ():
+            try:
+                w.close()
+            except OSError as e:
+                self.error = self.error or f"closing {w.path.name} failed: {e}"
+
+    def _loop(self, enc, dec, rs_in, rs_out, pending, fs, frame_s, poll_s) -> None:
         while not self._stop.is_set():
             if self._in_stream is not None and getattr(self._in_stream, "active", True) is False:
                 self.error = "the input device stopped; the session so far was kept"
@@ -184,8 +248,7 @@ class LiveEngine:
                 frame = pending[i * fs : (i + 1) * fs]
                 self._process(frame, enc, dec, rs_out, frame_s)
             pending = pending[n_frames * fs :]
-        self.close()
-        return self.result()
+            self.pending_samples = len(pending)  # codec-rate input not yet a whole frame
 
     def _process(self, frame: np.ndarray, enc, dec, rs_out, frame_s: float) -> None:
         k = int(self.k)
@@ -198,8 +261,7 @@ class LiveEngine:
         if rs_out is not None:
             play = rs_out.resample_chunk(play)
         self._out.push(np.ascontiguousarray(play, dtype=np.float32))
-        self._inputs.append(frame.copy())
-        self._outputs.append(y.copy())
+        self._keep(frame, y)
         self._codes.append(codes[0, :, 0].numpy().copy())
         self._ks.append(k)
         st = self.stats
@@ -218,9 +280,30 @@ class LiveEngine:
         if self.on_frame is not None:
             self.on_frame(self._codes[-1], st)
 
+    def _keep(self, frame: np.ndarray, y: np.ndarray) -> None:
+        """Append one frame of input and output [fs] to the spool files, else to memory."""
+        if self._writers is not None:
+            try:
+                self._writers[0].append(frame)
+                self._writers[1].append(y)
+                return
+            except (OSError, CodecError) as e:  # disk full...: keep the rest in memory
+                self.error = f"saving the live session failed ({e}); the rest is kept in memory"
+                self._close_spool()
+        self._inputs.append(frame.copy())
+        self._outputs.append(y.copy())
+
     def result(self) -> LiveResult:
+        """Both signals [T] at the codec rate, codes [32, F] and the K of each frame."""
+
         def cat(xs: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(xs) if xs else np.zeros(0, np.float32)
 
         codes = np.stack(self._codes, axis=1) if self._codes else np.zeros((32, 0), np.int64)
-        return LiveResult(cat(self._inputs), cat(self._outputs), codes, list(self._ks))
+        x, y = cat(self._inputs), cat(self._outputs)
+        if self._files is not None:  # spooled: the files first, then any in-memory tail
+            import soundfile as sf
+
+            x = np.concatenate([sf.read(str(self._files[0]), dtype="float32")[0], x])
+            y = np.concatenate([sf.read(str(self._files[1]), dtype="float32")[0], y])
+        return LiveResult(x, y, codes, list(self._ks), files=self._files)

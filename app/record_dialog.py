@@ -68,12 +68,12 @@ class RecordDialog(QDialog):
         dev = next((d for d in self.inputs if d.index == idx), None)
         rate = int(dev.default_samplerate) if dev else 48_000
         channels = min(dev.max_input_channels, 2) if dev else 1
-        self.recorder = Recorder(
-            self.backend, rate=rate, channels=channels, device=idx, folder=self.folder
-        )
         try:
+            self.recorder = Recorder(
+                self.backend, rate=rate, channels=channels, device=idx, folder=self.folder
+            )
             path = self.recorder.start()
-        except RuntimeError as e:
+        except (RuntimeError, OSError) as e:  # no microphone, or no folder to write to
             self.failed.emit(str(e))
             self.path_label.setText(str(e))
             self.recorder = None

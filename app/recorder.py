@@ -1,8 +1,10 @@
 """Microphone recording straight to disk, so a crash never loses what was recorded.
 
 The input callback only copies each block into a queue. A writer thread appends the
-blocks to a WAV file in the recordings folder and flushes it every block, so the file on
-disk is always a valid WAV holding everything recorded up to the last flush.
+blocks to a float32 WAV in the recordings folder with `codec.wav_stream.WavStreamWriter`,
+which rewrites the header's sizes after every block: whenever the app dies (even by
+SIGKILL) the file under its final name is a valid WAV holding every block written so far.
+The file is fsynced once a second, so a power cut loses at most about a second.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
+
+from codec.errors import CodecError
+from codec.wav_stream import WavStreamWriter
 
 from .audio_io import AudioBackend
 
@@ -51,7 +55,7 @@ class Recorder:
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue()
         self._stream = None
         self._writer: threading.Thread | None = None
-        self._file: sf.SoundFile | None = None
+        self._file: WavStreamWriter | None = None
 
     @property
     def seconds(self) -> float:
@@ -64,14 +68,18 @@ class Recorder:
     def start(self) -> Path:
         """Open the file and the input stream; raises RuntimeError with a reason on failure."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        self.path = self.folder / f"{self.prefix}-{stamp}.wav"
-        n = 1
-        while self.path.exists():
-            self.path = self.folder / f"{self.prefix}-{stamp}-{n}.wav"
-            n += 1
-        self._file = sf.SoundFile(
-            str(self.path), "w", samplerate=int(self.rate), channels=self.channels, subtype="FLOAT"
-        )
+        n = 0
+        while True:  # the writer refuses an existing name, so two recorders never collide
+            self.path = self.folder / f"{self.prefix}-{stamp}{f'-{n}' if n else ''}.wav"
+            try:
+                self._file = WavStreamWriter(self.path, int(self.rate), self.channels)
+                break
+            except CodecError as e:
+                if not self.path.exists():
+                    raise RuntimeError(f"cannot create the recording: {e}") from e
+                n += 1
+            except OSError as e:
+                raise RuntimeError(f"cannot create the recording in {self.folder}: {e}") from e
         self._writer = threading.Thread(
             target=self._write_loop, name="recorder-writer", daemon=True
         )
@@ -95,14 +103,16 @@ class Recorder:
             block = self._queue.get()
             if block is None:
                 break
+            if self.error and self._file is None:
+                continue  # writing failed earlier: drain the queue, keep what is on disk
             try:
                 assert self._file is not None
-                self._file.write(block)
-                self._file.flush()
+                self._file.append(block)
                 self.frames += len(block)
                 self.level = float(np.abs(block).max()) if block.size else 0.0
-            except Exception as e:  # disk full, file removed...
-                self.error = f"writing the recording failed: {e}"
+            except Exception as e:  # disk full, size limit, file removed...
+                self.error = f"writing the recording failed: {e}; what came before was kept"
+                self._close_file()
 
     def poll_device(self) -> str:
         """'' while the stream is healthy; else a reason (the device went away)."""
@@ -128,6 +138,12 @@ class Recorder:
             self._queue.put(None)
             self._writer.join(timeout=10)
             self._writer = None
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._close_file()
+
+    def _close_file(self) -> None:
+        f, self._file = self._file, None
+        if f is not None:
+            try:
+                f.close()
+            except OSError as e:
+                self.error = self.error or f"closing the recording failed: {e}"

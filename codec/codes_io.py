@@ -14,6 +14,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from .atomic import atomic_write
 from .errors import CodecError
 
 
@@ -30,6 +31,7 @@ class CodesFile:
 
 
 def save_codes(path: str | os.PathLike, cf: CodesFile) -> Path:
+    """Write `cf` atomically; CodecError (one line) when the file cannot be written."""
     p = Path(path)
     c = cf.codes
     meta = {
@@ -45,10 +47,11 @@ def save_codes(path: str | os.PathLike, cf: CodesFile) -> Path:
         "model": cf.model,
         **cf.extra,
     }
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.part")
-    save_file({"codes": c.to(torch.int64).contiguous().cpu()}, str(tmp), metadata=meta)
-    os.replace(tmp, p)
+    try:  # a temporary beside `p`, renamed when complete: no half-written codes file
+        with atomic_write(p) as tmp:
+            save_file({"codes": c.to(torch.int64).contiguous().cpu()}, str(tmp), metadata=meta)
+    except (OSError, SafetensorError) as e:
+        raise CodecError(f"cannot write {p}: {e}") from e
     return p
 
 

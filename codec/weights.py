@@ -24,6 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .atomic import atomic_write
 from .config import CodecConfig
 from .convert import HF_MARKERS, NATIVE_MARKERS, hf_to_native, native_to_hf
 from .errors import WeightsError
@@ -77,7 +78,12 @@ def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[st
     p = Path(path)
     if not p.is_file():
         raise WeightsError(f"weights file not found: {p}")
-    kind = _sniff(p)
+    try:
+        if p.stat().st_size == 0:
+            raise WeightsError(f"{p.name} is empty (0 bytes): an interrupted download?")
+        kind = _sniff(p)
+    except OSError as e:  # unreadable (permissions), vanished meanwhile...
+        raise WeightsError(f"cannot read {p}: {e.strerror or e}") from e
     if kind == "pickle":
         raise WeightsError(
             f"{p.name} is a pickle/torch file; only .safetensors weights are "
@@ -111,9 +117,18 @@ def detect_format(names: list[str] | dict) -> str:
 
 
 def build_model(cfg: CodecConfig, sd: dict[str, torch.Tensor], fmt: str | None = None) -> MimiModel:
-    """A model for `cfg` with the tensors of `sd` (native or HF names), checked strictly."""
-    model = MimiModel(cfg)
-    expected = model.state_dict()
+    """A model for `cfg` with the tensors of `sd` (native or HF names), checked strictly.
+
+    The expected names and shapes come from a shell of the model on the meta device (no
+    memory), so a config that cannot describe a codec, or one whose sizes are absurd, fails
+    here with a WeightsError before anything is allocated.
+    """
+    try:
+        with torch.device("meta"):
+            shell = MimiModel(cfg)
+    except (ValueError, TypeError, ArithmeticError, RuntimeError) as e:
+        raise WeightsError(f"the {cfg.name} config does not describe a valid codec: {e}") from e
+    expected = shell.state_dict()
     fmt = fmt or detect_format(sd)
     unused: list[str] = []
     if fmt == "hf":
@@ -137,6 +152,7 @@ def build_model(cfg: CodecConfig, sd: dict[str, torch.Tensor], fmt: str | None =
         raise WeightsError(
             f"weights do not fit the {cfg.name} config ({fmt} format): " + "; ".join(problems)
         )
+    model = MimiModel(cfg)  # real tensors: their sizes now match the file's
     model.load_state_dict({k: v.to(torch.float32) for k, v in sd.items()}, strict=True)
     return model
 
@@ -148,7 +164,7 @@ def _config_for(path: Path, meta: dict[str, str]) -> CodecConfig:
         sidecar = path.parent / "config.json"
         if sidecar.is_file():
             return CodecConfig.load_json(sidecar)
-    except (ValueError, TypeError, json.JSONDecodeError) as e:
+    except (ValueError, TypeError, ArithmeticError, AttributeError) as e:
         raise WeightsError(f"bad codec config for {path.name}: {e}") from e
     return CodecConfig.mimi()
 
@@ -169,7 +185,7 @@ def load_folder(folder: str | Path) -> MimiModel:
         raise WeightsError(f"{d} has no model.safetensors")
     try:
         cfg = CodecConfig.load_json(cfg_path)
-    except (ValueError, TypeError, json.JSONDecodeError) as e:
+    except (ValueError, TypeError, ArithmeticError, AttributeError) as e:
         raise WeightsError(f"bad config.json in {d}: {e}") from e
     return load_file_codec(weights[0], cfg)
 
@@ -338,10 +354,10 @@ def save_codec(codec: MimiCodec | MimiModel, path: str | Path, fmt: str = "nativ
         cfg_dict = cfg.to_dict()
     else:
         raise ValueError(f"fmt must be 'native' or 'hf', not {fmt!r}")
-    tmp = p.with_name(p.name + ".tmp")
-    save_file(sd, str(tmp), metadata={CONFIG_META_KEY: json.dumps(cfg.to_dict()), "format": fmt})
-    os.replace(tmp, p)
-    cfg_tmp = p.parent / "config.json.tmp"
-    cfg_tmp.write_text(json.dumps(cfg_dict, indent=2) + "\n")
-    os.replace(cfg_tmp, p.parent / "config.json")
+    # each file appears complete or not at all (temporary beside it, then renamed)
+    with atomic_write(p) as tmp:
+        meta = {CONFIG_META_KEY: json.dumps(cfg.to_dict()), "format": fmt}
+        save_file(sd, str(tmp), metadata=meta)
+    with atomic_write(p.parent / "config.json") as tmp:
+        tmp.write_text(json.dumps(cfg_dict, indent=2) + "\n")
     return p
