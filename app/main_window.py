@@ -1,4 +1,9 @@
-"""The main window: sources, model, views, A/B transport, export. All coding is in the worker."""
+"""The main window: sources, model, views, A/B transport, export. All coding is in the worker.
+
+Beside the time views: the quality-versus-K chart (filled by a background sweep that yields
+to the user's own requests), the metrics of the current K and the token statistics. The
+transport can play B loudness-matched to A; a toggle runs the streaming-versus-offline check.
+"""
 
 from __future__ import annotations
 
@@ -23,10 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from codec.session import Comparison
+from codec.session import Comparison, sweep_ks
 
 from .audio_io import AudioBackend, SoundDeviceBackend, has_input, has_output
-from .player import Player
+from .metrics_panel import MetricsPanel
+from .player import Player, loudness_match_gain
+from .quality_chart import QualityChart
+from .stream_check import StreamCheck, describe
+from .sweep import SweepSchedule
+from .token_panel import TokenPanel
 from .views import SpectrogramView, TokenHeatmap, WaveformView
 from .worker import WorkerThread
 
@@ -34,6 +44,8 @@ SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
 AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.mp3 *.aiff *.aif *.au);;All files (*)"
 MOSHI_K = 8
 FALLBACKS = ("demo", "random:mimi")
+# worker threads that did not stop when their window closed (see closeEvent)
+_UNFINISHED: list[WorkerThread] = []
 
 
 def bitrate_text(k: int, bits: float = 11.0, frame_rate: float = 12.5) -> str:
@@ -49,6 +61,8 @@ class MainWindow(QMainWindow):
     reqEncode = Signal(int)
     reqDecode = Signal(int, int)
     reqRebind = Signal(int)
+    reqMeasure = Signal(int, int)  # job, k (background sweep)
+    reqStreamCheck = Signal(int, int)  # job, k
 
     def __init__(
         self,
@@ -74,6 +88,11 @@ class MainWindow(QMainWindow):
         self._spectra: dict[str, tuple] = {}
         self._pending_encode = False
         self.last_timing: dict[str, float] = {}
+        # the measurements of the open file, as the worker sent them: k -> {"channels":
+        # compare() per channel, "gain_db": loudness match}; numbers only, no audio
+        self._measured: dict[int, dict] = {}
+        self.sweep = SweepSchedule(self.reqMeasure.emit)
+        self.stream_result: StreamCheck | None = None
         self._wire_worker()
         self._build_ui()
         self._build_menus()
@@ -99,6 +118,8 @@ class MainWindow(QMainWindow):
         self.reqEncode.connect(w.encode, q)
         self.reqDecode.connect(w.decode, q)
         self.reqRebind.connect(w.rebind, q)
+        self.reqMeasure.connect(w.measure, q)
+        self.reqStreamCheck.connect(w.stream_check, q)
         w.modelLoaded.connect(self._on_model_loaded)
         w.modelFailed.connect(self._on_model_failed)
         w.progress.connect(self._on_progress)
@@ -108,9 +129,12 @@ class MainWindow(QMainWindow):
         w.decoded.connect(self._on_decoded)
         w.failed.connect(self._on_failed)
         w.cancelled.connect(self._on_cancelled)
+        w.measured.connect(self._on_measured)
+        w.measureFailed.connect(self._on_measure_failed)
+        w.streamChecked.connect(self._on_stream_checked)
 
     def _build_ui(self) -> None:
-        self.resize(1280, 860)
+        self.resize(1400, 900)  # the side column and the toolbar fit from 1400 px
         tb = QToolBar("Transport")
         tb.setMovable(False)
         self.addToolBar(tb)
@@ -130,23 +154,42 @@ class MainWindow(QMainWindow):
         self.diff_btn = QPushButton("Difference")
         self.diff_btn.setCheckable(True)
         self.diff_btn.toggled.connect(lambda on: self.waveform.set_show_difference(on))
+        self.match_btn = QPushButton("Match loudness")
+        self.match_btn.setCheckable(True)
+        self.match_btn.setToolTip(
+            "play B at A's integrated loudness (BS.1770), so the louder one is not simply "
+            "preferred; lowered where B would clip"
+        )
+        self.match_btn.toggled.connect(lambda _: self._update_gain())
+        self.gain_label = QLabel("")
+        self.gain_label.setMinimumWidth(90)
+        self.stream_btn = QPushButton("Streaming vs offline")
+        self.stream_btn.setCheckable(True)
+        self.stream_btn.setToolTip(
+            "code the clip frame by frame through the streaming encoder and decoder and "
+            "compare with the batch path: equal codes, largest sample difference, and the "
+            "difference trace (violet) on the waveforms"
+        )
+        self.stream_btn.toggled.connect(self._toggle_stream)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(1, 32)
         self.slider.setValue(self.k)
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.slider.setTickInterval(MOSHI_K)
-        self.slider.setFixedWidth(260)
+        self.slider.setFixedWidth(200)
         self.slider.setToolTip("codebooks decoded; 8 is Moshi's setting")
         self.slider.valueChanged.connect(self.set_k)
         self.k_label = QLabel(bitrate_text(self.k))
-        self.k_label.setMinimumWidth(230)
+        self.k_label.setMinimumWidth(210)
         self.channel_box = QComboBox()
         self.channel_box.currentIndexChanged.connect(self._set_channel)
-        for wdg in (self.play_btn, self.a_btn, self.b_btn, self.loop_btn, self.diff_btn):
+        for wdg in (self.play_btn, self.a_btn, self.b_btn, self.match_btn, self.gain_label):
             tb.addWidget(wdg)
         tb.addSeparator()
-        tb.addWidget(QLabel(" codebooks "))
-        tb.addWidget(self.slider)
+        for wdg in (self.loop_btn, self.diff_btn, self.stream_btn):
+            tb.addWidget(wdg)
+        tb.addSeparator()
+        tb.addWidget(self.slider)  # the K readout beside it says what it is
         tb.addWidget(self.k_label)
         tb.addSeparator()
         tb.addWidget(QLabel(" channel "))
@@ -169,12 +212,19 @@ class MainWindow(QMainWindow):
         for v in (self.waveform, self.spectro, self.heatmap):
             self.views.addWidget(v)
         self.views.setSizes([250, 230, 340])
-        compare = QWidget()
-        lay = QVBoxLayout(compare)
+        side = self._build_side()
+        left = QWidget()
+        lay = QVBoxLayout(left)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.info)
+        lay.addWidget(self.stream_label)  # above the waveforms that carry its trace
         lay.addWidget(self.views, 1)
         lay.addWidget(self.hover_label)
+        compare = QSplitter(Qt.Orientation.Horizontal)
+        compare.addWidget(left)
+        compare.addWidget(side)
+        compare.setStretchFactor(0, 1)
+        compare.setSizes([1000, 380])
         self.tabs = QTabWidget()
         self.tabs.addTab(compare, "Compare")
         from .live_panel import LivePanel
@@ -202,6 +252,23 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.cancel_btn)
         sb.addPermanentWidget(self.model_label)
 
+    def _build_side(self) -> QSplitter:
+        """The column beside the views: quality chart, metrics of K, token statistics."""
+        self.chart = QualityChart()
+        self.chart.kClicked.connect(self.slider.setValue)
+        self.metrics_panel = MetricsPanel()
+        self.stream_label = QLabel("")
+        self.stream_label.setWordWrap(True)
+        self.stream_label.setStyleSheet("color:#9b1fb8;padding:0 4px;")  # the trace's violet
+        self.stream_label.hide()
+        self.token_panel = TokenPanel()
+        side = QSplitter(Qt.Orientation.Vertical)
+        for w in (self.chart, self.metrics_panel, self.token_panel):
+            side.addWidget(w)
+        side.setSizes([230, 270, 320])  # beside waveform, spectrograms, heatmap
+        side.setMinimumWidth(330)
+        return side
+
     def _build_menus(self) -> None:
         m = self.menuBar().addMenu("&File")
         m.addAction("&Open…", QKeySequence.StandardKey.Open, self.open_dialog)
@@ -213,6 +280,7 @@ class MainWindow(QMainWindow):
         self.export_audio_action = m.addAction("Export &reconstruction…", self.export_audio)
         self.export_codes_action = m.addAction("Export &codes…", self.export_codes)
         m.addAction("Export views as &PNG…", self.export_png)
+        m.addAction("Export report &figure…", self.export_report)
         m.addSeparator()
         m.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         self._fill_recent()
@@ -276,6 +344,7 @@ class MainWindow(QMainWindow):
         self.play_btn.setToolTip(out_reason or "Space")
         self.record_action.setEnabled(not in_reason)
         self.record_action.setToolTip(in_reason)
+        self.live.set_devices_reason(in_reason or out_reason)
         if out_reason or in_reason:
             self.show_note("; ".join(r for r in (out_reason, in_reason) if r))
         self.audio_status = out_reason or in_reason
@@ -288,6 +357,7 @@ class MainWindow(QMainWindow):
         self._requested, self._remember_choice = source, remember
         self._fallbacks = [s for s in FALLBACKS if s != source] if fallback else []
         self.model_label.setText(f"model: loading {source}…")
+        self.sweep.stop()  # its measurements would be of the old model
         self._busy("loading model", cancellable=False)
         self.reqLoadModel.emit(source, device)
 
@@ -316,6 +386,11 @@ class MainWindow(QMainWindow):
             self.settings.setValue("model", info["source"])
         self._update_title()
         if self.session is not None:
+            # a new job: whatever the old model still had queued for this file is stale
+            self.job += 1
+            self.worker.current_job = self.job
+            self.reqRebind.emit(self.job)
+            self._reset_analysis()
             self._encode_current()
 
     _fallback_reason = ""
@@ -331,9 +406,14 @@ class MainWindow(QMainWindow):
             return
         self._idle()
         self.show_error(f"the model could not be loaded: {msg}")
+        info = self.model_info  # the worker kept the model it had: say so, and go on with it
         self.model_label.setText(
-            "model: " + (self.model_info["description"] if self.model_info else "none")
+            f"model: {info['description']} · {info['device']}" if info else "model: none"
         )
+        self._update_title()
+        s = self.session
+        if s is not None and s.codes is not None and s.reconstruction(self.k) is not None:
+            self._after_decode(self.k)  # load_model paused the sweep; the model is unchanged
 
     # ---- files -------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -345,6 +425,7 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str) -> None:
         self.job += 1
         self.worker.current_job = self.job
+        self._reset_analysis()
         self.player.pause()
         self.banner.hide()
         self.info.setText(f"Loading {Path(path).name}…")
@@ -356,6 +437,7 @@ class MainWindow(QMainWindow):
         """Show a ready-made comparison (a recording or a finished live session)."""
         self.job += 1
         self.worker.current_job = self.job
+        self._reset_analysis()
         self.reqOpenSession.emit(self.job, session)
 
     def _fill_recent(self) -> None:
@@ -399,6 +481,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self._spectra = {}
         self.channel = 0
+        self._reset_analysis()
         self.channel_box.blockSignals(True)
         self.channel_box.clear()
         self.channel_box.addItems([f"{c + 1}" for c in range(session.channels)])
@@ -457,6 +540,12 @@ class MainWindow(QMainWindow):
             info.get("semantic", 1),
         )
         self.heatmap.set_k(self.k)
+        self.token_panel.set_codes(
+            self.session.codes[self.channel],
+            info.get("codebook_size", 2048),
+            info.get("frame_rate", 12.5),
+            self.channel,
+        )
 
     def views_ready(self) -> bool:
         """True once the current file is encoded and its K decode and spectrograms are shown."""
@@ -477,6 +566,7 @@ class MainWindow(QMainWindow):
             self._apply_reconstruction(k, cached)
             return
         self._busy(f"decoding K={k}")
+        self.worker.interactive_queued += 1  # a background measurement now steps aside
         self.reqDecode.emit(self.job, k)
 
     def _on_decoded(self, job: int, k: int, y: np.ndarray, seconds: float) -> None:
@@ -496,6 +586,7 @@ class MainWindow(QMainWindow):
         else:
             self.spectro.set_image("B", None, 0)
         self.b_btn.setEnabled(True)
+        self._after_decode(k)
 
     def _on_spectrogram(self, job: int, label: str, data) -> None:
         if job != self.job:
@@ -542,7 +633,150 @@ class MainWindow(QMainWindow):
         self.job += 1
         self.worker.current_job = self.job  # the running job is now stale and stops
         self.reqRebind.emit(self.job)
+        self.sweep.stop()  # restarts, skipping what is measured, after the next decode
+        self.stream_btn.setChecked(False)
         self._idle()
+
+    # ---- quality sweep and metrics -----------------------------------------------------
+    def _reset_analysis(self) -> None:
+        """Forget every measurement: a new file, a new model (nothing stale may show)."""
+        self.sweep.stop()
+        self._measured = {}
+        self.chart.clear()
+        self.chart.set_status("")
+        self.token_panel.set_codes(None)
+        self._show_metrics()
+        self._update_gain()
+        self._clear_stream_view("streaming vs offline: waiting for the decode…")
+
+    def _after_decode(self, k: int) -> None:
+        """The decode at k is shown: measure it first, then (once per job) sweep the rest."""
+        if self.session is None or self.session.codes is None:
+            return
+        ks = sweep_ks(self.session.codes.shape[1])
+        if self.sweep.job != self.job:
+            self.sweep.start(self.job, [k] + [x for x in ks if x != k], set(self._measured))
+        elif k not in self._measured:
+            self.sweep.first(self.job, k)
+        self._sweep_status()
+        if self.stream_btn.isChecked():
+            self._request_stream_check(k)
+
+    def sweep_done(self) -> bool:
+        """True once every K of the sweep is measured for the open file."""
+        s = self.session
+        return (
+            s is not None
+            and s.codes is not None
+            and all(k in self._measured for k in sweep_ks(s.codes.shape[1]))
+        )
+
+    def _sweep_status(self) -> None:
+        if self.session is None or self.session.codes is None:
+            return
+        ks = sweep_ks(self.session.codes.shape[1])
+        n = sum(k in self._measured for k in ks)
+        self.chart.set_status(
+            f"measured {n} of {len(ks)} K ({', '.join(map(str, ks))})"
+            if n < len(ks)
+            else f"all {len(ks)} K measured · click a point to listen"
+        )
+
+    def _on_measured(self, job: int, k: int, payload: dict | None) -> None:
+        if job != self.job:
+            return  # another file, model or cancel since: never show it
+        self.sweep.answered(job, k, payload is not None)
+        if payload is None:
+            return
+        self._measured[k] = payload
+        self.chart.set_measurement(k, payload["channels"])
+        self._sweep_status()
+        if k == self.k:
+            self._show_metrics()
+            self._update_gain()
+
+    def _on_measure_failed(self, job: int, k: int, msg: str) -> None:
+        if job != self.job:
+            return
+        self.sweep.answered(job, k, True)  # skip this K; the sweep goes on
+        self.show_note(f"metrics at K = {k} failed: {msg}")
+
+    def _show_metrics(self) -> None:
+        if self.session is None or self.session.codes is None:
+            self.metrics_panel.show_metrics(None, None)
+            return
+        p = self._measured.get(self.k)
+        chans = p["channels"] if p else None
+        m = chans[self.channel] if chans and self.channel < len(chans) else None
+        self.metrics_panel.show_metrics(self.k, m, self.channel, self.session.codec_rate)
+
+    # ---- loudness match ------------------------------------------------------------------
+    def _update_gain(self) -> None:
+        """Set B's playback gain: A's loudness when matching is on, else unity."""
+        if not self.match_btn.isChecked():
+            self.player.gain_b = 1.0
+            self.gain_label.setText("")
+            self.gain_label.setToolTip("")
+            return
+        p = self._measured.get(self.k)
+        if p is None:
+            self.player.gain_b = 1.0
+            self.gain_label.setText("B: measuring…")
+            self.gain_label.setToolTip("B plays unchanged until its loudness is measured")
+            return
+        peak = max(ch["peak_dbfs_est"] for ch in p["channels"])
+        gain, limited = loudness_match_gain(p["gain_db"], peak)
+        self.player.gain_b = float(10 ** (gain / 20))
+        self.gain_label.setText(f"B {gain:+.1f} dB" + (" (peak limit)" if limited else ""))
+        self.gain_label.setToolTip(
+            f"B is played {gain:+.1f} dB to match A's integrated loudness"
+            + (
+                f"; matching needs {p['gain_db']:+.1f} dB, which would push B's peak "
+                f"({peak:.1f} dBFS) past full scale, so B stays {p['gain_db'] - gain:.1f} dB "
+                "quieter than A instead of clipping"
+                if limited
+                else ""
+            )
+        )
+
+    # ---- streaming vs offline -----------------------------------------------------------
+    def _toggle_stream(self, on: bool) -> None:
+        if on:
+            self.stream_label.show()
+            self._clear_stream_view("streaming vs offline: waiting for the decode…")
+            if self.session is not None and self.session.reconstruction(self.k) is not None:
+                self._request_stream_check(self.k)
+        else:
+            self.worker.stream_k = 0  # a check in flight stops at its next frame
+            self._clear_stream_view("")
+            self.stream_label.hide()
+            if self.progress.format().startswith("streaming"):
+                self._idle()
+
+    def _clear_stream_view(self, text: str) -> None:
+        self.stream_result = None
+        self.waveform.set_stream_difference(None)
+        self.stream_label.setText(text)
+
+    def _request_stream_check(self, k: int) -> None:
+        if self.session is None or self.session.codes is None:
+            return
+        r = self.stream_result
+        if r is not None and r.k == k:
+            return
+        self._clear_stream_view(f"streaming vs offline: coding frame by frame at K = {k}…")
+        self.worker.stream_k = k
+        self.worker.interactive_queued += 1
+        self._busy("streaming check")
+        self.reqStreamCheck.emit(self.job, k)
+
+    def _on_stream_checked(self, job: int, check: StreamCheck) -> None:
+        if job != self.job or not self.stream_btn.isChecked() or check.k != self.k:
+            return
+        self._idle()
+        self.stream_result = check
+        self.waveform.set_stream_difference(check.difference)
+        self.stream_label.setText(describe(check))
 
     # ---- transport ---------------------------------------------------------------------
     def set_k(self, k: int) -> None:
@@ -553,6 +787,12 @@ class MainWindow(QMainWindow):
         self.k_label.setText(bitrate_text(k, bits, info.get("frame_rate", 12.5)))
         self.heatmap.set_k(k)
         self.live.set_k(k)
+        self.chart.set_k(k)
+        self.token_panel.set_k(k)
+        self._show_metrics()
+        self._update_gain()
+        if self.stream_btn.isChecked():
+            self._clear_stream_view(f"streaming vs offline: waiting for K = {k}…")
         self.request_decode(k)
 
     def _live_finished(self, session: Comparison) -> None:
@@ -564,12 +804,17 @@ class MainWindow(QMainWindow):
             return
         self.channel = c
         self._show_codes()
+        self.chart.set_channel(c)
+        self._show_metrics()
         for key, label in (("A", "A"), ("B", f"B{self.k}")):
             spec = self._spectra.get(label)
             if spec:
                 self.spectro.set_image(key, spec[0][c], spec[1])
 
     def toggle_play(self) -> None:
+        if not self.play_btn.isEnabled():  # Space still reaches here: say why, play nothing
+            self.show_note(self.play_btn.toolTip())
+            return
         playing = self.player.toggle()
         self.play_btn.setText("⏸ Pause" if playing else "▶ Play")
 
@@ -611,6 +856,10 @@ class MainWindow(QMainWindow):
         self.player.set_loop(int(a * r), int(b * r))
 
     def _tick(self) -> None:
+        err = self.player.check_stream()
+        if err:
+            self.show_error(err)
+            self.play_btn.setText("▶ Play")
         if self.session is None:
             return
         t = self.player.position / self.session.codec_rate
@@ -668,20 +917,25 @@ class MainWindow(QMainWindow):
         import torch
 
         from codec.codes_io import CodesFile, save_codes
+        from codec.errors import CodecError
 
         info = self.model_info or {}
-        save_codes(
-            path,
-            CodesFile(
-                torch.from_numpy(s.codes),
-                s.source_rate,
-                s.source.shape[1],
-                codec_sample_rate=s.codec_rate,
-                frame_rate=info.get("frame_rate", 12.5),
-                codebook_size=info.get("codebook_size", 2048),
-                model=s.model,
-            ),
-        )
+        try:
+            save_codes(
+                path,
+                CodesFile(
+                    torch.from_numpy(s.codes),
+                    s.source_rate,
+                    s.source.shape[1],
+                    codec_sample_rate=s.codec_rate,
+                    frame_rate=info.get("frame_rate", 12.5),
+                    codebook_size=info.get("codebook_size", 2048),
+                    model=s.model,
+                ),
+            )
+        except CodecError as e:  # disk full, no permission...: a message, not a traceback
+            self.show_error(str(e))
+            return
         self.show_note(f"wrote {path}")
 
     def export_png(self, path: str | None = None) -> None:
@@ -689,10 +943,60 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getSaveFileName(self, "Export views", "views.png", "PNG (*.png)")
             if not path:
                 return
-        if not self.views.grab().save(path, "PNG"):
-            self.show_error(f"could not write {path}")
-        else:
-            self.show_note(f"wrote {path}")
+        from codec.atomic import atomic_write
+
+        # through a temp file beside the target: a failed or interrupted save never leaves
+        # a truncated PNG under the chosen name; the format is explicit because the
+        # temporary's name ends in .part, from which Qt could not guess it
+        try:
+            with atomic_write(path) as tmp:
+                if not self.views.grab().save(str(tmp), "PNG"):
+                    raise OSError(f"could not write {path}")
+        except OSError as e:
+            self.show_error(str(e) if str(path) in str(e) else f"could not write {path}: {e}")
+            return
+        self.show_note(f"wrote {path}")
+
+    def export_report(self, path: str | None = None) -> None:
+        """The report figure (codec.report.render_figure) of the open file at the current K."""
+        s = self.session
+        y = s.reconstruction(self.k) if s else None
+        if s is None or s.codes is None or y is None:
+            self.show_error("nothing to export yet: load a file and wait for the decode")
+            return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export report figure", f"{Path(s.name).stem}_report.png", "PNG (*.png)"
+            )
+            if not path:
+                return
+        from PySide6.QtWidgets import QApplication
+
+        from codec.report import render_figure
+
+        info = self.model_info or {}
+        metrics = {k: p["channels"] for k, p in sorted(self._measured.items())}
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            render_figure(
+                s.x24,
+                {self.k: y},
+                s.codes,
+                s.codec_rate,
+                info.get("frame_rate", 12.5),
+                metrics,
+                self.k,
+                path,
+                title=f"{s.name} · {s.model}",
+                codebook_size=info.get("codebook_size"),
+            )
+        except (OSError, ValueError) as e:
+            self.show_error(f"could not write {path}: {e}")
+            return
+        finally:
+            QApplication.restoreOverrideCursor()
+        partial = "" if self.sweep_done() else f" (quality curve: {len(metrics)} K so far)"
+        self.show_note(f"wrote {path}{partial}")
 
     # ---- recording ---------------------------------------------------------------------
     def record_dialog(self) -> None:
@@ -707,5 +1011,12 @@ class MainWindow(QMainWindow):
     def closeEvent(self, ev) -> None:
         self.timer.stop()
         self.player.close()
-        self.threads.stop()
+        # a live session runs its frame loop inside the worker's thread: end it first, or
+        # the thread never returns to its event loop and cannot quit
+        self.live.stop()
+        if not self.threads.stop():
+            # still busy after the timeout (a model load cannot be interrupted): say so
+            # rather than let Qt destroy a running thread (which aborts the process)
+            print("mimi-explorer: the codec worker did not stop in time", flush=True)
+            _UNFINISHED.append(self.threads)  # never garbage-collected while it runs
         super().closeEvent(ev)

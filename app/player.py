@@ -120,6 +120,22 @@ class Player:
                 pass
             self._stream = None
 
+    def check_stream(self) -> str:
+        """'' while the output is healthy; else stop playback cleanly and say why.
+
+        PortAudio stops a stream on its own when its device goes away (unplugged, taken by
+        another program, a driver error): `active` turns False while we think we play.
+        The GUI polls this; the dead stream is closed so the next play opens a fresh one.
+        """
+        s = self._stream
+        if s is None or getattr(s, "active", True) is not False:
+            return ""
+        was_playing = self.playing
+        self.close()
+        if not was_playing:
+            return ""  # nothing audible was lost; the next play reopens the device
+        return "the audio output stopped (device lost?); playback stopped, press Play to retry"
+
     def _ensure_stream(self) -> bool:
         ch = min(self.channels, 2) or 1
         if self._stream is not None and self._stream_channels == ch:
@@ -166,3 +182,23 @@ class Player:
             filled += n
             pos += n
         self.position = pos
+
+
+# Headroom kept when loudness matching raises B: its sample peak stays at or below this.
+MATCH_CEILING_DBFS = -0.1
+
+
+def loudness_match_gain(
+    match_db: float, peak_dbfs: float, ceiling_dbfs: float = MATCH_CEILING_DBFS
+) -> tuple[float, bool]:
+    """The gain (dB) to play B at so it is as loud as A, and whether it had to be lowered.
+
+    match_db: codec.metrics.loudness_match_gain_db (A's LUFS - B's LUFS); peak_dbfs: B's
+    sample peak. A gain that would push B's peak past `ceiling_dbfs` is lowered to reach
+    the ceiling exactly: B is then slightly quieter than A, and the UI says so, rather
+    than clipping (which would add distortion the codec did not make).
+    """
+    limit = ceiling_dbfs - peak_dbfs
+    if match_db > limit:
+        return limit, True
+    return match_db, False

@@ -12,9 +12,13 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from .lod import PeakPyramid, code_columns
+
 ORIGINAL = "#8ecae6"  # light blue, as in codec write-ups
 RECONSTRUCTION = "#fb8500"  # orange
 DIFFERENCE = "#b0b0b0"
+STREAM_DIFFERENCE = "#e056fd"  # violet: streaming minus offline decode
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 PLAYHEAD = "#ffd166"
 
 
@@ -79,44 +83,86 @@ class _TimeView(pg.GraphicsLayoutWidget):
 
 
 class WaveformView(_TimeView):
-    """One lane per channel: original (light blue) and reconstruction (orange) overlaid."""
+    """One lane per channel: original (light blue) and reconstruction (orange) overlaid.
+
+    Long signals stay responsive: each curve keeps a `PeakPyramid` and, on every change of
+    the visible range, is given only the raw samples in view (zoomed in) or a min/max
+    envelope of at most a few thousand blocks (zoomed out), never the whole signal.
+    """
+
+    CURVES = ("original", "reconstruction", "difference", "stream")
 
     def __init__(self) -> None:
         super().__init__()
         self.show_difference = False
         self._orig: np.ndarray | None = None
         self._recon: np.ndarray | None = None
+        self._stream_diff: np.ndarray | None = None
+        self.stream_scale = 1.0
         self._rate = 24_000
         self.curves: list[dict[str, pg.PlotDataItem]] = []
+        # per lane and curve: the full signal's pyramid, or None when the curve is empty
+        self.pyramids: list[dict[str, PeakPyramid | None]] = []
+        self.stream_labels: list[pg.TextItem] = []
         self.loop_region: pg.LinearRegionItem | None = None
 
     def set_original(self, x: np.ndarray, rate: int) -> None:
-        """x [C, T]: rebuilds one lane per channel."""
+        """x [C, T] at `rate` Hz: rebuilds one lane per channel."""
         self.clear_plots()
-        self._orig, self._recon, self._rate, self._t = x, None, rate, None
-        self.curves = []
-        t = self._time_axis(x.shape[1])
+        self._orig, self._recon, self._rate = x, None, rate
+        self._stream_diff = None
+        self.curves, self.pyramids, self.stream_labels = [], [], []
+        duration = x.shape[1] / rate
         for c in range(x.shape[0]):
             p = self._add_plot(c, f"ch {c + 1}" if x.shape[0] > 1 else "amplitude")
-            p.setDownsampling(auto=True, mode="peak")
-            p.setClipToView(True)
             p.setYRange(-1, 1, padding=0.02)
+            # draws nothing; gives auto-range the whole file's extent, as curves hold a part
+            p.plot([0.0, duration], [0.0, 0.0], pen=None)
             curves = {
-                "original": p.plot(t, x[c], pen=pg.mkPen(ORIGINAL, width=1), skipFiniteCheck=True),
+                "original": p.plot(pen=pg.mkPen(ORIGINAL, width=1), skipFiniteCheck=True),
                 # slightly transparent, so the original shows where they differ
                 "reconstruction": p.plot(pen=pg.mkPen(QColor(251, 133, 0, 190), width=1)),
                 "difference": p.plot(pen=pg.mkPen(DIFFERENCE, width=1)),
+                "stream": p.plot(pen=pg.mkPen(STREAM_DIFFERENCE, width=1)),
             }
             self.curves.append(curves)
+            self.pyramids.append({name: None for name in self.CURVES})
+            self.pyramids[c]["original"] = PeakPyramid(np.asarray(x[c], np.float32))
+            label = pg.TextItem("", color=STREAM_DIFFERENCE, anchor=(0, 0))
+            label.setPos(0, 1)
+            p.addItem(label, ignoreBounds=True)
+            self.stream_labels.append(label)
+            p.vb.sigXRangeChanged.connect(lambda *_, c=c: self._refresh(c))
         if self.plots:
             self.plots[-1].setLabel("bottom", "time", units="s")
-            self.plots[0].setXRange(0, x.shape[1] / rate, padding=0)
+            self.plots[0].setXRange(0, duration, padding=0)
+        self._refresh_all()
 
-    def _time_axis(self, n: int) -> np.ndarray:
-        """Sample times in seconds, float32 (half the memory; exact enough to draw)."""
-        if getattr(self, "_t", None) is None or len(self._t) != n:
-            self._t = np.arange(n, dtype=np.float32) / np.float32(self._rate)
-        return self._t
+    def _refresh_all(self) -> None:
+        for c in range(len(self.curves)):
+            self._refresh(c)
+
+    def _refresh(self, c: int) -> None:
+        """Give lane c's curves the points for its visible range (see `PeakPyramid.view`)."""
+        if c >= len(self.plots):
+            return
+        t0, t1 = self.plots[c].vb.viewRange()[0]
+        i0, i1 = int(np.floor(t0 * self._rate)), int(np.ceil(t1 * self._rate)) + 1
+        for name, curve in self.curves[c].items():
+            pyr = self.pyramids[c][name]
+            if pyr is None:
+                curve.setData([], [])
+                continue
+            x, y, _ = pyr.view(i0, i1)
+            curve.setData(x / self._rate, y, skipFiniteCheck=True)
+
+    def lod_block(self, channel: int = 0, name: str = "original") -> int:
+        """Samples per drawn min/max block in the current view (1: raw samples)."""
+        pyr = self.pyramids[channel][name]
+        if pyr is None:
+            return 0
+        t0, t1 = self.plots[channel].vb.viewRange()[0]
+        return pyr.view(int(np.floor(t0 * self._rate)), int(np.ceil(t1 * self._rate)) + 1)[2]
 
     def set_reconstruction(self, y: np.ndarray | None) -> None:
         self._recon = y
@@ -129,20 +175,45 @@ class WaveformView(_TimeView):
     def _redraw_extra(self) -> None:
         if self._orig is None:
             return
-        t = self._time_axis(self._orig.shape[1])
-        for c, curves in enumerate(self.curves):
-            if self._recon is None:
-                curves["reconstruction"].setData([], [])
-                curves["difference"].setData([], [])
+        n = self._orig.shape[1]
+        for c, pyr in enumerate(self.pyramids):
+            pyr["reconstruction"] = pyr["difference"] = None
+            if self._recon is not None:
+                y = np.asarray(self._recon[c, :n], np.float32)
+                pyr["reconstruction"] = PeakPyramid(y)
+                if self.show_difference:
+                    pyr["difference"] = PeakPyramid(y - self._orig[c, : len(y)])
+        self._refresh_all()
+
+    def set_stream_difference(self, d: np.ndarray | None) -> None:
+        """d [C, T]: streaming minus offline decode, drawn in violet; None removes it.
+
+        The difference is usually tiny (float rounding), so it is drawn magnified by a power
+        of ten that brings its peak to about half of full scale; the lane says by how much.
+        """
+        self._stream_diff = d
+        peak = float(np.abs(d).max()) if d is not None and d.size else 0.0
+        # x 1 .. x 1e6: a difference of 1e-9 is rounding noise and should look flat
+        mag = 10.0 ** np.floor(np.log10(0.5 / peak)) if peak > 0 else 1.0
+        self.stream_scale = float(min(max(mag, 1.0), 1e6))
+        if self._orig is None:
+            return
+        n = self._orig.shape[1]
+        for c, pyr in enumerate(self.pyramids):
+            if d is None:
+                pyr["stream"] = None
+                self.stream_labels[c].setText("")
                 continue
-            y = self._recon[c, : len(t)]
-            curves["reconstruction"].setData(t[: len(y)], y, skipFiniteCheck=True)
-            if self.show_difference:
-                curves["difference"].setData(
-                    t[: len(y)], y - self._orig[c, : len(y)], skipFiniteCheck=True
-                )
-            else:
-                curves["difference"].setData([], [])
+            pyr["stream"] = PeakPyramid(d[c, :n] * np.float32(self.stream_scale))
+            exp = round(np.log10(self.stream_scale))
+            gain = "" if exp == 0 else f" × 10{str(exp).translate(SUPERSCRIPT)}"
+            self.stream_labels[c].setText(f"streaming − offline{gain}")
+        self._refresh_all()
+
+    def stream_trace(self, channel: int = 0) -> np.ndarray | None:
+        """The whole streaming-minus-offline trace of a lane as drawn (scaled), or None."""
+        pyr = self.pyramids[channel]["stream"] if channel < len(self.pyramids) else None
+        return None if pyr is None or len(pyr.y) == 0 else pyr.y
 
     def lane_count(self) -> int:
         return len(self.plots)
@@ -171,7 +242,7 @@ class SpectrogramView(_TimeView):
         self.clear_plots()
         self._rate = rate
         self.images = {}
-        for row, (key, title) in enumerate((("A", "original (Hz)"), ("B", "reconstruction"))):
+        for row, (key, title) in enumerate((("A", "A (Hz)"), ("B", "B (Hz)"))):
             p = self._add_plot(row, title)
             img = pg.ImageItem(axisOrder="row-major")
             img.setColorMap(self.cmap)
@@ -218,6 +289,7 @@ class TokenHeatmap(_TimeView):
             labelOpts={"position": 0.02, "color": PLAYHEAD},
         )
         self.colorbar: pg.ColorBarItem | None = None
+        self.lod: tuple[int, int, int] | None = None
         self.scene().sigMouseMoved.connect(self._moved)
         self._build()
 
@@ -234,6 +306,9 @@ class TokenHeatmap(_TimeView):
         ac.addItem(self.k_line, ignoreBounds=True)
         ac.setMouseEnabled(y=False)
         ac.setLabel("bottom", "time", units="s")
+        ac.vb.sigXRangeChanged.connect(lambda *_: self._draw_codes())
+        for p in (sem, ac):  # the images cover only the drawn range: never auto-range to it
+            p.enableAutoRange(x=False)
         self.ci.layout.setRowStretchFactor(1, 6)
         ac.getAxis("left").setTicks(
             [[(i + 0.5, str(i)) for i in (1, 4, 8, 12, 16, 20, 24, 28, 31)]]
@@ -253,25 +328,56 @@ class TokenHeatmap(_TimeView):
     def set_codes(
         self, codes: np.ndarray | None, frame_s: float, codebook_size: int, semantic: int = 1
     ) -> None:
-        """codes [K, F] of one channel (or None to clear)."""
+        """codes [K, F] of one channel (or None to clear); frame_s: seconds per frame.
+
+        Only the columns for the visible range are drawn (`lod.code_columns`): at most a few
+        thousand, every n-th frame when zoomed out, every frame when zoomed in.
+        """
         self.codes, self.frame_s = codes, frame_s
         self.codebook_size, self.semantic = codebook_size, semantic
+        self.lod: tuple[int, int, int] | None = None  # (first frame, step, columns) drawn
         if codes is None:
             self.sem_img.clear()
             self.ac_img.clear()
             return
-        levels = (0, codebook_size - 1)
         if self.colorbar is not None:
-            self.colorbar.setLevels(levels)
-        width = codes.shape[1] * frame_s
-        self.sem_img.setImage(codes[:semantic].astype(np.float32), levels=levels, autoLevels=False)
-        self.sem_img.setRect(QRectF(0, 0, width, semantic))
-        rest = codes[semantic:].astype(np.float32)
-        self.ac_img.setImage(rest, levels=levels, autoLevels=False)
-        self.ac_img.setRect(QRectF(0, semantic, width, rest.shape[0]))
+            self.colorbar.setLevels((0, codebook_size - 1))
         self.plots[0].setYRange(0, semantic, padding=0)
         self.plots[1].setYRange(semantic, codes.shape[0], padding=0)
+        if self.master is None:  # on its own: show the whole map (linked: the master's range)
+            self.plots[1].setXRange(0, codes.shape[1] * frame_s, padding=0)
+        self._draw_codes()
         self.set_k(self.k)
+
+    def _draw_codes(self) -> None:
+        """Redraw the images for the current visible range, when their columns change."""
+        if self.codes is None or not self.plots:
+            return
+        t0, t1 = self.plots[1].vb.viewRange()[0]
+        img, first, step = code_columns(self.codes, t0 / self.frame_s, t1 / self.frame_s)
+        lod = (first, step, img.shape[1])
+        if lod == self.lod:
+            return  # same columns as drawn: a pan within the padded range costs nothing
+        self.lod = lod
+        levels = (0, self.codebook_size - 1)
+        img = img.astype(np.float32)
+        x0, width = first * self.frame_s, img.shape[1] * step * self.frame_s
+        s = self.semantic
+        self.sem_img.setImage(img[:s], levels=levels, autoLevels=False)
+        self.sem_img.setRect(QRectF(x0, 0, width, s))
+        self.ac_img.setImage(img[s:], levels=levels, autoLevels=False)
+        self.ac_img.setRect(QRectF(x0, s, width, img.shape[0] - s))
+
+    def drawn_code(self, row: int, frame: int) -> float | None:
+        """The value drawn for (codebook row, frame), or None when that frame is not drawn."""
+        if self.lod is None:
+            return None
+        first, step, n = self.lod
+        col, off = divmod(frame - first, step)
+        if off or not 0 <= col < n:
+            return None
+        img = self.sem_img.image if row < self.semantic else self.ac_img.image
+        return float(img[row if row < self.semantic else row - self.semantic, col])
 
     def set_k(self, k: int) -> None:
         """Dim the rows at and above k (those not decoded)."""

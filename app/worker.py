@@ -4,6 +4,11 @@ The GUI calls the worker's slots through queued signals and gets results back as
 carrying numpy arrays. Every job has an id; the GUI marks which job is current, and a
 job that is no longer current (the user opened another file, cancelled, or moved the
 slider on) stops at its next chunk and its results are dropped.
+
+Background work (the quality-versus-K sweep) steps aside for the user: the GUI counts the
+interactive requests it queues (`interactive_queued`) and the worker counts those it has
+started; while one is waiting, a background decode stops at its next chunk and answers
+"not done", and the GUI asks again, behind the interactive request.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from codec.errors import Cancelled, CodecError
 from codec.pipeline import decode_signal, encode_signal
 from codec.session import Comparison
 
+from .metrics_thread import MetricsThread
+
 
 class CodecWorker(QObject):
     modelLoaded = Signal(dict)  # description, source, device, sample_rate, codebooks, ...
@@ -31,6 +38,12 @@ class CodecWorker(QObject):
     spectrogram = Signal(int, str, object)  # job, "A"/"B<k>", (list of [F, cols] dB, sec/col)
     encoded = Signal(int, object, float)  # job, codes [C, 32, F], seconds taken
     decoded = Signal(int, int, object, float)  # job, k, audio [C, T24], seconds taken
+    # job, k, {"channels": compare() per channel, "gain_db": loudness match} or None when
+    # the measurement stepped aside for an interactive request (ask again); emitted by the
+    # worker or by its metrics thread
+    measured = Signal(int, int, object)
+    measureFailed = Signal(int, int, str)  # job, k, message
+    streamChecked = Signal(int, object)  # job, app.stream_check.StreamCheck
     failed = Signal(int, str)
     cancelled = Signal(int)
     liveFrame = Signal(object, dict)  # codes [K] of one frame, LiveStats as a dict
@@ -44,11 +57,18 @@ class CodecWorker(QObject):
         # written by the GUI thread, read here: plain ints are safe to share
         self.current_job = -1
         self.wanted_k = 32
+        self.stream_k = 0  # the K the GUI wants a streaming check for; 0 = none
+        self.interactive_queued = 0  # interactive requests the GUI has queued
+        self._interactive_started = 0  # ... and those this worker has started
         self._last_progress = 0.0
+        self.metrics = MetricsThread(self._alive, self.measured.emit, self.measureFailed.emit)
 
     # ---- helpers -----------------------------------------------------------------------
     def _alive(self, job: int) -> bool:
         return job == self.current_job
+
+    def _interactive_waiting(self) -> bool:
+        return self.interactive_queued > self._interactive_started
 
     def _progress_cb(self, job: int, what: str):
         def report(done: int, total: int) -> None:
@@ -163,6 +183,8 @@ class CodecWorker(QObject):
     def decode(self, job: int, k: int) -> None:
         """Decode codes[:, :k]. Skipped when the GUI wants another K by the time it starts."""
 
+        self._interactive_started += 1
+
         def work() -> None:
             s = self._need(job)
             if s.codes is None:
@@ -175,16 +197,100 @@ class CodecWorker(QObject):
                 return  # the slider moved on before this request was reached
             t = time.perf_counter()
             codes = torch.from_numpy(s.codes[:, :k])
-            y = decode_signal(
-                self.codec,
-                codes,
-                s.num_samples,
-                progress=self._progress_cb(job, f"decoding K={k}"),
-                cancel=lambda: not self._alive(job) or self.wanted_k != k,
-            )
+            try:
+                y = decode_signal(
+                    self.codec,
+                    codes,
+                    s.num_samples,
+                    progress=self._progress_cb(job, f"decoding K={k}"),
+                    cancel=lambda: not self._alive(job) or self.wanted_k != k,
+                )
+            except Cancelled:
+                if self._alive(job):
+                    return  # the slider moved on, not a user's cancel: its request follows
+                raise
             s.store(k, y)
             self.decoded.emit(job, k, y, time.perf_counter() - t)
             self._emit_spectrogram(job, f"B{k}", y)
+
+        self._run(job, work)
+
+    @Slot(int, int)
+    def measure(self, job: int, k: int) -> None:
+        """Background: decode at k (unless cached) and hand it to the metrics thread.
+
+        The decode is kept only if the cache has room without dropping another
+        (Comparison.store evict=False); the metrics are kept as numbers. Steps aside
+        (answers None) when an interactive request is waiting.
+        """
+        s = self.session
+        if not self._alive(job) or self._session_job != job or s is None or s.codes is None:
+            return  # a stale job: the GUI has moved on and ignores this K
+        if k in s.metrics:
+            self.measured.emit(job, k, {"channels": s.metrics[k], "gain_db": s.match_gain_db[k]})
+            return
+        try:
+            y = s.reconstruction(k)
+            if y is None:
+                if self._interactive_waiting():
+                    self.measured.emit(job, k, None)
+                    return
+                y = decode_signal(
+                    self.codec,
+                    torch.from_numpy(s.codes[:, :k]),
+                    s.num_samples,
+                    cancel=lambda: not self._alive(job) or self._interactive_waiting(),
+                )
+                s.store(k, y, evict=False)
+        except Cancelled:
+            if self._alive(job):
+                self.measured.emit(job, k, None)
+            return
+        except Exception as e:
+            traceback.print_exc()
+            self.measureFailed.emit(job, k, f"{type(e).__name__}: {e}")
+            return
+        self.metrics.submit(job, k, s, y)
+
+    @Slot(int, int)
+    def stream_check(self, job: int, k: int) -> None:
+        """Code the clip through the streaming encoder and decoder; compare with batch at k."""
+        self._interactive_started += 1
+        from .stream_check import compare_paths, stream_decode, stream_encode
+
+        def work() -> None:
+            s = self._need(job)
+            if s.codes is None:
+                raise CodecError("nothing is encoded yet")
+            if k != self.stream_k:
+                return  # switched off, or K moved on, before this request was reached
+
+            def stop() -> bool:
+                return not self._alive(job) or self.stream_k != k
+
+            try:
+                if s.stream_codes is None:
+                    s.stream_codes = stream_encode(
+                        self.codec, s.x24, self._progress_cb(job, "streaming encode"), stop
+                    )
+                y_stream = stream_decode(
+                    self.codec,
+                    s.stream_codes[:, :k],
+                    s.num_samples,
+                    self._progress_cb(job, f"streaming decode K={k}"),
+                    stop,
+                )
+                y_batch = s.reconstruction(k)
+                if y_batch is None:
+                    y_batch = decode_signal(
+                        self.codec, torch.from_numpy(s.codes[:, :k]), s.num_samples, cancel=stop
+                    )
+            except Cancelled:
+                return  # switched off, K moved on, or another file: the GUI has moved on
+            check = compare_paths(
+                k, s.codes, s.stream_codes, y_batch, y_stream, self.codec.frame_size
+            )
+            self.streamChecked.emit(job, check)
 
         self._run(job, work)
 
@@ -225,5 +331,6 @@ class WorkerThread:
 
     def stop(self, timeout_ms: int = 15_000) -> bool:
         self.worker.current_job = -2  # every running job is now stale and stops
+        self.worker.metrics.stop()
         self.thread.quit()
         return self.thread.wait(timeout_ms)

@@ -2,7 +2,8 @@
 
 Pure data (numpy), shared by the GUI and the CLI. Signals are float32 [C, T]; codes are
 int64 [C, K, F]. Reconstructions are cached per K with a byte budget (least recently used
-ones are dropped first), so a long file does not keep 32 full decodes in memory.
+ones are dropped first), so a long file does not keep 32 full decodes in memory. Quality
+metrics per K are kept as numbers only, so a sweep over every K costs no audio memory.
 """
 
 from __future__ import annotations
@@ -14,6 +15,18 @@ from pathlib import Path
 import numpy as np
 
 CACHE_BYTES = 1_500_000_000
+
+# The codebook counts the quality-versus-K sweep measures: dense where quality changes
+# fastest (few codebooks), sparse above; 8 is Moshi's setting. Ten decodes instead of 32.
+SWEEP_KS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+
+
+def sweep_ks(num_codebooks: int) -> list[int]:
+    """SWEEP_KS limited to a codec with `num_codebooks` codebooks (its maximum included)."""
+    ks = [k for k in SWEEP_KS if k <= num_codebooks]
+    if num_codebooks not in ks:
+        ks.append(num_codebooks)
+    return ks
 
 
 @dataclass
@@ -27,6 +40,11 @@ class Comparison:
     warnings: list[str] = field(default_factory=list)
     codes: np.ndarray | None = None  # [C, K, F]
     model: str = ""
+    # codec.metrics.compare(x24, decode at K) per K: one dict per channel
+    metrics: dict[int, list[dict]] = field(default_factory=dict)
+    # codec.metrics.loudness_match_gain_db(x24, decode at K) per K, dB
+    match_gain_db: dict[int, float] = field(default_factory=dict)
+    stream_codes: np.ndarray | None = None  # [C, K, F] from the streaming encoder
     _decoded: OrderedDict[int, np.ndarray] = field(default_factory=OrderedDict)
 
     @property
@@ -42,9 +60,13 @@ class Comparison:
         return self.num_samples / self.codec_rate
 
     def set_codes(self, codes: np.ndarray, model: str) -> None:
+        """New codes (or None): everything derived from the old ones is dropped."""
         self.codes = codes
         self.model = model
         self._decoded.clear()
+        self.metrics.clear()
+        self.match_gain_db.clear()
+        self.stream_codes = None
 
     def reconstruction(self, k: int) -> np.ndarray | None:
         """The cached decode with k codebooks, [C, T24], or None."""
@@ -56,10 +78,19 @@ class Comparison:
     def cached_ks(self) -> list[int]:
         return sorted(self._decoded)
 
-    def store(self, k: int, y: np.ndarray) -> None:
+    def cached_bytes(self) -> int:
+        return sum(v.nbytes for v in self._decoded.values())
+
+    def store(self, k: int, y: np.ndarray, evict: bool = True) -> bool:
+        """Cache the decode y [C, T24] for k; True if it was kept.
+
+        With evict=False (background work) y is kept only if it fits the budget without
+        dropping another decode, so a sweep never pushes out what the user listened to.
+        """
+        if not evict and k not in self._decoded and self.cached_bytes() + y.nbytes > CACHE_BYTES:
+            return False
         self._decoded[k] = y
         self._decoded.move_to_end(k)
-        while (
-            len(self._decoded) > 1 and sum(v.nbytes for v in self._decoded.values()) > CACHE_BYTES
-        ):
+        while len(self._decoded) > 1 and self.cached_bytes() > CACHE_BYTES:
             self._decoded.popitem(last=False)
+        return True

@@ -1,6 +1,10 @@
 """Take the README screenshot from the running app (run under a real X server, e.g. Xvfb).
 
 xvfb-run -s "-screen 0 1400x950x24" .venv/bin/python scripts/screenshot.py FILE OUT.png
+
+Waits for the decode and for the quality-versus-K sweep to finish. Optional flags after the
+positional arguments: --stream (streaming-vs-offline check on), --match (loudness-matched B),
+--k N (codebooks).
 """
 
 from __future__ import annotations
@@ -13,23 +17,39 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> int:
-    src, out = sys.argv[1], sys.argv[2]
-    weights = sys.argv[3] if len(sys.argv) > 3 else None
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    flags = sys.argv[1:]
+    src, out = args[0], args[1]
+    k = int(flags[flags.index("--k") + 1]) if "--k" in flags else None
+    if k is not None:
+        args.remove(str(k))
+    weights = args[2] if len(args) > 2 else None
     from app.launch import make_app
 
     app = make_app()
     from app.main_window import MainWindow
 
     win = MainWindow(model_source=weights)
-    win.resize(1360, 900)
+    win.resize(1400, 950)
     win.show()
     win.open_path(src)
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 300:
-        app.processEvents()
-        if win.views_ready():
-            break
-        time.sleep(0.02)
+
+    def wait(done, seconds: float = 300) -> None:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds and not done():
+            app.processEvents()
+            time.sleep(0.02)
+
+    wait(win.views_ready)
+    if k is not None:
+        win.slider.setValue(k)
+        wait(win.views_ready)
+    wait(win.sweep_done)
+    if "--match" in flags:
+        win.match_btn.setChecked(True)
+    if "--stream" in flags:
+        win.stream_btn.setChecked(True)
+        wait(lambda: win.stream_result is not None)
     for _ in range(30):
         app.processEvents()
         time.sleep(0.02)
