@@ -221,7 +221,8 @@ class LiveEngine:
 
     def _loop(self, enc, dec, rs_in, rs_out, pending, fs, frame_s, poll_s) -> None:
         while not self._stop.is_set():
-            if self._in_stream is not None and getattr(self._in_stream, "active", True) is False:
+            dead = self._in_stream is not None and getattr(self._in_stream, "active", True) is False
+            if dead and self._in_q.empty():  # process what it delivered before it died first
                 self.error = "the input device stopped; the session so far was kept"
                 break
             try:

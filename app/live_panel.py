@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,12 +24,24 @@ from PySide6.QtWidgets import (
 )
 
 from codec.audio import write_audio
+from codec.errors import CodecError
 from codec.session import Comparison
 
 from .live import LiveEngine, LiveResult
 from .recorder import recordings_dir
 
 SCROLL_FRAMES = 125  # 10 s of tokens on screen
+
+
+def free_stamp(folder: Path) -> str:
+    """A time stamp naming no live session in `folder` yet (a suffix when one started in the
+    same second): an earlier session's files are never overwritten."""
+    base = time.strftime("%Y%m%d-%H%M%S")
+    stamp, n = base, 1
+    while any((folder / f"live-{stamp}-{s}.wav").exists() for s in ("input", "output")):
+        n += 1
+        stamp = f"{base}-{n}"
+    return stamp
 
 
 class LivePanel(QWidget):
@@ -41,6 +54,8 @@ class LivePanel(QWidget):
         self.window = window
         self.backend = window.backend
         self.engine: LiveEngine | None = None
+        self.devices_reason = ""  # why live mode is unavailable ('' when it is)
+        self._stamp = ""  # the start time that names the session's files
         self.reqRun.connect(window.worker.run_live, Qt.ConnectionType.QueuedConnection)
         window.worker.liveFrame.connect(self._on_frame)
         window.worker.liveFinished.connect(self._on_finished)
@@ -54,7 +69,7 @@ class LivePanel(QWidget):
         self.hear_out.toggled.connect(self._monitor_changed)
         self.readouts = {
             key: QLabel("–")
-            for key in ("k", "compute", "rtf", "latency", "dropped", "late", "frames")
+            for key in ("k", "compute", "rtf", "latency", "dropped", "late", "xruns", "frames")
         }
         form = QFormLayout()
         for key, title in (
@@ -64,6 +79,7 @@ class LivePanel(QWidget):
             ("latency", "end-to-end latency"),
             ("dropped", "dropped input frames"),
             ("late", "late output blocks"),
+            ("xruns", "device over/underflows"),
             ("frames", "frames"),
         ):
             form.addRow(title, self.readouts[key])
@@ -119,6 +135,14 @@ class LivePanel(QWidget):
             if i >= 0:
                 box.setCurrentIndex(i)
 
+    def set_devices_reason(self, reason: str) -> None:
+        """Disable live mode with `reason` shown ('' enables it): it needs a mic and a speaker."""
+        self.devices_reason = reason
+        self.start_btn.setEnabled(not reason)
+        self.start_btn.setToolTip(reason or "microphone -> codec -> speaker, frame by frame")
+        if reason:
+            self.note.setText(f"Live mode is unavailable: {reason}")
+
     @property
     def running(self) -> bool:
         return self.engine is not None
@@ -135,7 +159,11 @@ class LivePanel(QWidget):
             self.error.emit("live mode needs a model; none is loaded")
             return False
         if self.in_box.count() == 0 or self.out_box.count() == 0:
-            self.error.emit(self.backend.reason or "live mode needs a microphone and a speaker")
+            self.error.emit(
+                self.devices_reason
+                or self.backend.reason
+                or "live mode needs a microphone and a speaker"
+            )
             return False
         ins, outs = self.in_box.currentData(), self.out_box.currentData()
         rates = [codec.sample_rate]
@@ -145,8 +173,14 @@ class LivePanel(QWidget):
             if d.index == ins and int(d.default_samplerate) != codec.sample_rate
         ]
         last = ""
+        # both signals stream to disk as they are made: a session survives the app being
+        # killed, and memory stays flat however long it runs
+        self._stamp = free_stamp(recordings_dir())
+        spool = recordings_dir() / f"live-{self._stamp}"
         for rate in rates:
-            engine = LiveEngine(codec, self.backend, ins, outs, device_rate=rate, k=self.window.k)
+            engine = LiveEngine(
+                codec, self.backend, ins, outs, device_rate=rate, k=self.window.k, spool=spool
+            )
             try:
                 engine.open()
             except RuntimeError as e:
@@ -189,6 +223,7 @@ class LivePanel(QWidget):
         r["latency"].setText(f"{st['latency_ms']:.0f} ms")
         r["dropped"].setText(str(st["dropped"]))
         r["late"].setText(str(st["late"]))
+        r["xruns"].setText(str(st["xruns"]))
         r["frames"].setText(str(st["frames"]))
         now = time.monotonic()
         if now - self._last_draw > 0.05:
@@ -211,10 +246,17 @@ class LivePanel(QWidget):
         if engine is None or len(result.input24) == 0:
             return
         rate = engine.rate
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = recordings_dir()
-        a = write_audio(folder / f"live-{stamp}-input.wav", result.input24[None], rate)
-        write_audio(folder / f"live-{stamp}-output.wav", result.output24[None], rate)
+        stamp = self._stamp or time.strftime("%Y%m%d-%H%M%S")
+        if result.files is not None:  # spooled: the WAVs on disk are the session already
+            a, b = result.files
+        else:  # the spool could not be written (the engine said why): try once more here
+            folder = recordings_dir()
+            try:
+                a = write_audio(folder / f"live-{stamp}-input.wav", result.input24[None], rate)
+                b = write_audio(folder / f"live-{stamp}-output.wav", result.output24[None], rate)
+            except CodecError as e:
+                self.error.emit(f"the live session could not be saved: {e}")
+                a = b = None
         s = Comparison(
             name=f"live {stamp}",
             source=result.input24[None],
@@ -226,5 +268,6 @@ class LivePanel(QWidget):
         s.set_codes(result.codes[None], self.window.model_info["description"])
         if len(set(result.ks)) == 1:  # one K throughout: the live output is that decode
             s.store(result.ks[0], result.output24[None])
-        self.note.setText(f"saved {a.name} and its output beside it in {folder}")
+        if a is not None and b is not None:
+            self.note.setText(f"saved {a.name} and {b.name} in {a.parent}")
         self.sessionReady.emit(s)

@@ -137,3 +137,29 @@ def test_codes_export_that_fails_shows_a_message(qtbot, window, tmp_path, monkey
     window.export_codes(str(tmp_path / "c.safetensors"))
     assert window.banner.isVisible() and "No space left" in window.banner.text()
     assert not (tmp_path / "c.safetensors").exists()
+
+
+def test_png_export_that_fails_midway_leaves_no_file(qtbot, window, tmp_path, monkeypatch):
+    src = tmp_path / "p.wav"
+    write_tone(src, seconds=0.3, sr=24_000, channels=1)
+    open_and_code(qtbot, window, src)
+    out_dir = tmp_path / "png"
+    out_dir.mkdir()
+    calls = []
+
+    class HalfWritten:
+        def save(self, path, fmt=None):  # writes part of a file, then reports failure
+            calls.append((path, fmt))
+            with open(path, "wb") as f:
+                f.write(b"\x89PNG\r\n")
+            return False
+
+    monkeypatch.setattr(window.views, "grab", lambda: HalfWritten())
+    window.export_png(str(out_dir / "v.png"))
+    assert window.banner.isVisible() and "could not write" in window.banner.text()
+    assert list(out_dir.iterdir()) == []  # neither v.png nor a temporary
+    assert calls[0][1] == "PNG"  # the format is explicit: the temporary's name is not .png
+    monkeypatch.undo()
+    window.export_png(str(out_dir / "v.png"))
+    assert [p.name for p in out_dir.iterdir()] == ["v.png"]
+    assert (out_dir / "v.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

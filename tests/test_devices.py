@@ -1,0 +1,239 @@
+"""Audio devices in the app (issue 6): none at all, one that dies while playing, and xruns
+in live mode. The app keeps working and says what happened (fake backend, random:tiny)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from .fake_audio import FakeBackend
+from .helpers import speechlike, write_tone
+
+pytest.importorskip("pytestqt")
+
+
+def make_window(qtbot, tmp_path, backend: FakeBackend):
+    from app.launch import make_app
+
+    make_app()
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(backend=backend, model_source="random:tiny", settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
+    return w
+
+
+@pytest.fixture()
+def data_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def open_and_code(qtbot, w, path) -> None:
+    w.open_path(str(path))
+    qtbot.waitUntil(
+        lambda: w.session is not None and w.session.name == path.name and w.views_ready(),
+        timeout=60_000,
+    )
+
+
+@pytest.mark.parametrize(
+    "backend, reason",
+    [
+        (FakeBackend(inputs=0, outputs=0), "no audio output device"),
+        (
+            SimpleNamespace(
+                available=False,
+                reason="audio disabled: PortAudio is not available (libportaudio.so.2)",
+                devices=lambda: [],
+                default_device=lambda kind: None,
+            ),
+            "PortAudio is not available",
+        ),
+    ],
+    ids=["no-devices", "no-portaudio"],
+)
+def test_no_devices_the_app_starts_and_says_why(qtbot, tmp_path, data_home, backend, reason):
+    w = make_window(qtbot, tmp_path, backend)
+    try:
+        # playback, recording and live are disabled, each with the reason on it
+        assert not w.play_btn.isEnabled() and reason in w.play_btn.toolTip()
+        assert not w.record_action.isEnabled() and w.record_action.toolTip()
+        assert not w.live.start_btn.isEnabled() and w.live.start_btn.toolTip()
+        assert w.live.start_btn.toolTip() in w.live.note.text()
+        errors = []
+        w.live.error.connect(errors.append)
+        assert not w.live.start() and errors and errors[0]
+        # the rest of the app works: a file opens and codes
+        src = tmp_path / "a.wav"
+        write_tone(src, seconds=0.5, sr=24_000, channels=1)
+        open_and_code(qtbot, w, src)
+        w.toggle_play()  # the Space shortcut bypasses the disabled button
+        assert not w.player.playing
+        assert reason in w.statusBar().currentMessage()
+    finally:
+        w.close()
+
+
+def test_output_device_lost_while_playing_stops_cleanly(qtbot, tmp_path, data_home):
+    backend = FakeBackend()
+    w = make_window(qtbot, tmp_path, backend)
+    try:
+        src = tmp_path / "p.wav"
+        write_tone(src, seconds=1.0, sr=24_000, channels=1)
+        open_and_code(qtbot, w, src)
+        w.toggle_play()
+        out = backend.last("output")
+        out.pump(2400)
+        assert w.player.playing and w.play_btn.text().startswith("⏸")
+        out.active = False  # PortAudio stopped the stream: the device went away
+        qtbot.waitUntil(lambda: not w.player.playing, timeout=5_000)
+        assert w.banner.isVisible() and "audio output stopped" in w.banner.text()
+        assert w.play_btn.text().startswith("▶")
+        assert out.closed  # the dead stream was closed, not left dangling
+        # Play again: a fresh stream opens, and it plays from where it stopped
+        w.toggle_play()
+        fresh = backend.last("output")
+        assert fresh is not out and w.player.playing
+        pos = w.player.position
+        block = fresh.pump(480)
+        assert np.allclose(block[:, 0], w.session.x24[0, pos : pos + 480])
+    finally:
+        w.close()
+
+
+def test_xruns_in_live_mode_are_counted_and_shown_not_fatal(qtbot, tmp_path, data_home):
+    x = speechlike(1.0, seed=5)[0, 0].numpy()
+    backend = FakeBackend(source=x[:, None])
+    w = make_window(qtbot, tmp_path, backend)
+    try:
+        w.tabs.setCurrentWidget(w.live)
+        assert w.live.start()
+        engine = w.live.engine
+        mic, spk = backend.last("input"), backend.last("output")
+        overflow = SimpleNamespace(input_overflow=True, output_underflow=False)
+        underflow = SimpleNamespace(input_overflow=False, output_underflow=True)
+        for i in range(4):
+            block = np.ascontiguousarray(x[i * 1920 : (i + 1) * 1920, None])
+            # PortAudio's flags arrive with the block; blocks 1 and 3 report an overflow
+            mic.callback(block, 1920, None, overflow if i % 2 else None)
+            qtbot.waitUntil(lambda n=i + 1: engine.stats.frames >= n, timeout=20_000)
+            out = np.zeros((1920, spk.channels), np.float32)
+            spk.callback(out, 1920, None, underflow if i == 2 else None)
+        assert engine.stats.xruns == 3  # two input overflows, one output underflow
+        qtbot.waitUntil(lambda: w.live.readouts["frames"].text() == "4", timeout=5_000)
+        assert w.live.readouts["xruns"].text() == "3"
+        assert w.live.running and not w.banner.isVisible()  # not fatal: it goes on
+        # spooled: the session is already a valid WAV on disk while it runs (survives a kill)
+        import soundfile as sf
+
+        rec = tmp_path / "data" / "mimi-explorer" / "recordings"
+        (inp,) = rec.glob("live-*-input.wav")
+        (outp,) = rec.glob("live-*-output.wav")
+        assert np.array_equal(sf.read(str(inp), dtype="float32")[0], x[: 4 * 1920])
+        mtimes = (inp.stat().st_mtime_ns, outp.stat().st_mtime_ns)
+        w.live.stop()
+        qtbot.waitUntil(lambda: not w.live.running, timeout=20_000)
+        qtbot.waitUntil(
+            lambda: w.session is not None and w.session.name.startswith("live"), timeout=20_000
+        )
+        assert w.session.codes.shape == (1, 32, 4)
+        assert np.array_equal(w.session.x24[0], x[: 4 * 1920])
+        # the comparison opens the spooled files; nothing was written a second time
+        assert w.session.path == inp
+        assert sorted(rec.iterdir()) == sorted([inp, outp])
+        assert (inp.stat().st_mtime_ns, outp.stat().st_mtime_ns) == mtimes
+        assert len(sf.read(str(outp))[0]) == 4 * 1920
+    finally:
+        w.close()
+
+
+def test_a_live_session_never_overwrites_an_earlier_one(qtbot, tmp_path, data_home, monkeypatch):
+    """Two sessions started within one second get different files (the spool refuses to
+    overwrite; the panel must not fall back to writing over the first one either)."""
+    import soundfile as sf
+
+    import app.live_panel as lp
+
+    monkeypatch.setattr(lp.time, "strftime", lambda fmt, *a: "20260101-120000")
+    rec = tmp_path / "data" / "mimi-explorer" / "recordings"
+    rec.mkdir(parents=True)
+    earlier = np.full(1920, 0.25, np.float32)
+    for part in ("input", "output"):
+        sf.write(str(rec / f"live-20260101-120000-{part}.wav"), earlier, 24_000, subtype="FLOAT")
+    x = speechlike(0.3, seed=7)[0, 0].numpy()
+    backend = FakeBackend(source=x[:, None])
+    w = make_window(qtbot, tmp_path, backend)
+    try:
+        assert w.live.start()
+        backend.last("input").pump(1920)
+        qtbot.waitUntil(lambda: w.live.engine.stats.frames >= 1, timeout=20_000)
+        w.live.stop()
+        qtbot.waitUntil(
+            lambda: w.session is not None and w.session.name.startswith("live"), timeout=20_000
+        )
+        for part in ("input", "output"):  # the earlier session is intact
+            got = sf.read(str(rec / f"live-20260101-120000-{part}.wav"), dtype="float32")[0]
+            assert np.array_equal(got, earlier)
+        new_in = w.session.path
+        assert new_in.parent == rec and new_in.name != "live-20260101-120000-input.wav"
+        assert np.array_equal(sf.read(str(new_in), dtype="float32")[0], x[:1920])
+        assert len(list(rec.glob("live-*-output.wav"))) == 2
+        assert not w.banner.isVisible()  # the spool worked: nothing to complain about
+    finally:
+        w.close()
+
+
+def test_microphone_lost_while_recording_keeps_the_recording(qtbot, tmp_path, data_home):
+    import soundfile as sf
+
+    from app.record_dialog import RecordDialog
+
+    tone = write_tone(tmp_path / "mic.wav", seconds=1.0, sr=48_000, channels=2)
+    backend = FakeBackend(source=tone.T.copy())
+    w = make_window(qtbot, tmp_path, backend)
+    try:
+        (tmp_path / "rec").mkdir()
+        dlg = RecordDialog(backend, w, folder=tmp_path / "rec")
+        recorded, failed = [], []
+        dlg.recorded.connect(recorded.append)
+        dlg.failed.connect(failed.append)
+        dlg.start()
+        mic = backend.last("input")
+        mic.fail_after = 3 * 4800  # the device dies after 0.3 s
+        for _ in range(6):
+            mic.pump(4800)
+        qtbot.waitUntil(lambda: bool(recorded), timeout=5_000)  # the dialog noticed and stopped
+        assert failed and "input device stopped" in failed[0]
+        data, sr = sf.read(recorded[0], always_2d=True)
+        assert sr == 48_000 and np.allclose(data.T, tone[:, : 3 * 4800], atol=1e-6)
+    finally:
+        w.close()
+
+
+def test_microphone_lost_in_live_mode_says_so_and_keeps_the_session(qtbot, tmp_path, data_home):
+    x = speechlike(1.0, seed=9)[0, 0].numpy()
+    backend = FakeBackend(source=x[:, None])
+    w = make_window(qtbot, tmp_path, backend)
+    try:
+        assert w.live.start()
+        mic = backend.last("input")
+        mic.fail_after = 3 * 1920
+        for _ in range(5):
+            mic.pump(1920)
+        qtbot.waitUntil(lambda: not w.live.running, timeout=20_000)
+        assert w.banner.isVisible() and "input device stopped" in w.banner.text()
+        assert w.live.start_btn.text().startswith("●")  # ready to start again
+        qtbot.waitUntil(
+            lambda: w.session is not None and w.session.name.startswith("live"), timeout=20_000
+        )
+        assert w.session.codes.shape == (1, 32, 3)
+        assert np.array_equal(w.session.x24[0], x[: 3 * 1920])
+        assert all(s.closed for s in backend.streams if s.kind == "input")
+    finally:
+        w.close()
