@@ -55,9 +55,31 @@ def to_markdown(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _batches(recipe: dict) -> str:
+    runs = recipe.get("train_args", [])
+    runs = runs if isinstance(runs, list) else [runs]
+    return "/".join(str(a.get("batch")) for a in runs) or "?"
+
+
+def training_line(source: str) -> str:
+    """One line on how the weights were trained, from the recipe.json beside them."""
+    folder = DEMO_DIR if source == "demo" else Path(source)
+    try:
+        r = json.loads((folder / "recipe.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    sched = r.get("schedule", {})
+    return (
+        f"\nTrained {r.get('steps')} steps ({sched.get('ae_steps')} as a plain autoencoder, "
+        f"the rest quantized), batch {_batches(r)}, "
+        f"{r.get('elapsed_s')} s on {', '.join(r.get('trained_on', [])) or 'unknown'}; "
+        f"seed {r.get('seed')}; details in recipe.json.\n"
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     res = evaluate(args.weights)
-    md = to_markdown(res)
+    md = to_markdown(res) + training_line(args.weights)
     print(md)
     if args.output:
         out = Path(args.output)

@@ -308,6 +308,7 @@ def train(args: argparse.Namespace) -> int:
                 schedule[key] = saved[key]
         schedule["devices"] = saved.get("devices", [])
         schedule["warm_from"] = saved.get("warm_from", 0)
+        schedule["train_args"] = saved.get("train_args", [])
         if opt_state is None:  # weights only (no optimizer moments): warm up again
             schedule["warm_from"] = step
             print("no optimizer state: warming up again", file=sys.stderr, flush=True)
@@ -325,8 +326,12 @@ def train(args: argparse.Namespace) -> int:
     mel = MelLoss(dev)
     x_probe = torch.from_numpy(batches.make(PROBE_BATCH)).to(dev)
     here = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform_name()
-    if step < schedule["steps"] and here not in schedule.setdefault("devices", []):
-        schedule["devices"].append(here)
+    if step < schedule["steps"]:  # this run trains: record where and with what
+        if here not in schedule.setdefault("devices", []):
+            schedule["devices"].append(here)
+        schedule.setdefault("train_args", []).append(
+            {"from_step": step, **{k: getattr(args, k) for k in DEFAULTS if k != "steps"}}
+        )
     t_start, t_last = time.time(), time.time()
     elapsed0 = log[-1]["elapsed_s"] if log else 0.0
     t_calib, t_saved = None, time.time()
@@ -424,7 +429,7 @@ def train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "steps": step,
         "schedule": schedule,
-        "train_args": {k: getattr(args, k) for k in DEFAULTS},
+        "train_args": schedule.get("train_args", []),  # one entry per run that trained
         "trained_on": schedule.get("devices", []),
         "utterances": args.utterances,
         "elapsed_s": log[-1]["elapsed_s"] if log else 0,
