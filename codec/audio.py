@@ -173,6 +173,27 @@ _DECODE_ERRORS = (
 )
 
 
+def decode_error(name: str, e: BaseException, opened: bool) -> AudioError:
+    """One-line AudioError for a libsndfile failure: in the header, or in the data."""
+    msg = str(e).splitlines()[0].strip() if str(e).strip() else type(e).__name__
+    if opened:
+        return AudioError(f"cannot decode {name} (damaged or truncated?): {msg}")
+    return AudioError(f"cannot read {name} as audio: {msg}")
+
+
+def refuse_truncated_riff(p: Path, size: int) -> None:
+    """AudioError when a WAV (RIFF) header promises more audio than the file holds."""
+    try:
+        cut = riff_data_shortfall(p, size)
+    except (OSError, ValueError, struct.error):
+        return  # let libsndfile give its own reason
+    if cut is not None:
+        raise AudioError(
+            f"{p.name} is truncated: its header promises {cut[0]} bytes of audio but "
+            f"only {cut[1]} are there (an interrupted copy or download?)"
+        )
+
+
 def load_audio(path: str | os.PathLike) -> Audio:
     """Read any file soundfile reads into float32 [C, T] at its own rate.
 
@@ -182,15 +203,7 @@ def load_audio(path: str | os.PathLike) -> Audio:
     """
     p = Path(path)
     size = _check_readable(p)
-    try:
-        cut = riff_data_shortfall(p, size)
-    except (OSError, struct.error):
-        cut = None  # let libsndfile give its own reason below
-    if cut is not None:
-        raise AudioError(
-            f"{p.name} is truncated: its header promises {cut[0]} bytes of audio but "
-            f"only {cut[1]} are there (an interrupted copy or download?)"
-        )
+    refuse_truncated_riff(p, size)
     opened = False
     try:
         with sf.SoundFile(str(p)) as snd:
@@ -205,10 +218,7 @@ def load_audio(path: str | os.PathLike) -> Audio:
     except AudioError:
         raise
     except _DECODE_ERRORS as e:
-        msg = str(e).splitlines()[0].strip() if str(e).strip() else type(e).__name__
-        if opened:
-            raise AudioError(f"cannot decode {p.name} (damaged or truncated?): {msg}") from e
-        raise AudioError(f"cannot read {p.name} as audio: {msg}") from e
+        raise decode_error(p.name, e, opened) from e
     if data.shape[0] == 0:
         raise AudioError(f"{p.name} contains no samples")
     warnings = []

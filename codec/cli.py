@@ -40,10 +40,28 @@ def _load(args: argparse.Namespace):
     return codec
 
 
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
 def cmd_roundtrip(args: argparse.Namespace) -> int:
     from .audio import load_audio, write_audio
+    from .long_file import is_long, stream_roundtrip
     from .pipeline import decode_signal, encode_signal, from_codec_rate, to_codec_rate
 
+    if is_long(args.input):  # blocks in, blocks out: memory does not grow with the length
+        codec = _load(args)
+        k = args.codebooks or codec.num_codebooks
+        info = stream_roundtrip(codec, args.input, args.output, k, progress=_progress("roundtrip"))
+        _warn(info.warnings)
+        print(
+            f"wrote {args.output}: {info.channels} ch, {info.duration:.2f} s at "
+            f"{info.sample_rate} Hz, {k} codebooks ({codec.bitrate(k) / 1000:.2f} kbps "
+            f"per channel; streamed)",
+            file=sys.stderr,
+        )
+        return 0
     audio = load_audio(args.input)
     for w in audio.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -66,20 +84,27 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     from .audio import load_audio
     from .codes_io import CodesFile, save_codes
+    from .long_file import is_long, stream_encode
     from .pipeline import encode_signal, to_codec_rate
 
-    audio = load_audio(args.input)
-    for w in audio.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    codec = _load(args)
-    x24 = to_codec_rate(codec, audio.samples, audio.sample_rate)
-    codes = encode_signal(codec, x24, args.codebooks, progress=_progress("encode"))
+    if is_long(args.input):  # only the codes (11.5 MB per channel-hour) are held whole
+        codec = _load(args)
+        codes, info = stream_encode(codec, args.input, args.codebooks, _progress("encode"))
+        _warn(info.warnings)
+        rate, length = info.sample_rate, info.num_samples
+    else:
+        audio = load_audio(args.input)
+        _warn(audio.warnings)
+        codec = _load(args)
+        x24 = to_codec_rate(codec, audio.samples, audio.sample_rate)
+        codes = encode_signal(codec, x24, args.codebooks, progress=_progress("encode"))
+        rate, length = audio.sample_rate, audio.num_samples
     save_codes(
         args.output,
         CodesFile(
             codes=codes,
-            sample_rate=audio.sample_rate,
-            num_samples=audio.num_samples,
+            sample_rate=rate,
+            num_samples=length,
             codec_sample_rate=codec.sample_rate,
             frame_rate=codec.frame_rate,
             codebook_size=codec.codebook_size,

@@ -3,6 +3,9 @@
 Each channel is coded separately (channels ride in the batch dimension). Signals are
 resampled to the codec rate with soxr, and reconstructions are resampled back and
 trimmed to the source length.
+
+These hold whole signals in memory; `codec.long_file` does the same job block by block
+(same chunks, same result) for files of any length.
 """
 
 from __future__ import annotations
