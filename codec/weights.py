@@ -14,6 +14,7 @@ present with its exact shape, and nothing extra may be left over.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
@@ -37,6 +38,10 @@ HUB_REVISION = "89091b3e466eb6a9d11e537bf26b144f194978f7"
 DEFAULT_SOURCE = "auto"  # kyutai/mimi, else the bundled demo (saying why)
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEMO_DIR = RESOURCES / "demo"
+# hub-cache files whose sha256 was checked, keyed by blob name, holding "size mtime_ns"
+VERIFIED_DIR = Path(
+    os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "mimi-explorer", "verified"
+)
 CONFIG_META_KEY = "codec_config"
 
 Progress = Callable[[str, int, int], None]  # (what, bytes done, bytes total)
@@ -206,6 +211,14 @@ def hub_download(repo: str, revision: str | None, progress: Progress | None = No
             if progress is not None:
                 kwargs["tqdm_class"] = _tqdm_for(progress, name)
             got = Path(hf_hub_download(repo, name, revision=revision, **kwargs))
+            if blob_is_corrupt(got):
+                # the hub names LFS blobs by their sha256: fetch this one again
+                got = Path(hf_hub_download(repo, name, revision=revision, force_download=True))
+                if blob_is_corrupt(got):
+                    raise WeightsError(
+                        f"the cached {name} of {repo} is corrupted (its sha256 does not match "
+                        f"the hub's) and downloading it again did not help: delete {got}"
+                    )
         except TypeError:
             got = Path(hf_hub_download(repo, name, revision=revision))
         except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as e:
@@ -214,6 +227,38 @@ def hub_download(repo: str, revision: str | None, progress: Progress | None = No
         folder = got.parent
     assert folder is not None
     return folder
+
+
+def blob_is_corrupt(path: Path) -> bool:
+    """True when a hub-cache file's content does not match the sha256 its blob is named by.
+
+    huggingface_hub stores each file as blobs/<etag> and links to it from snapshots/; for
+    files kept in Git LFS (the weights) the etag is the content's sha256. Files with a git
+    etag (40 hex digits, e.g. config.json) cannot be checked this way and pass. A file that
+    checked out once is remembered by (size, mtime), so the 385 MB hash runs once.
+    """
+    import hashlib
+    import re
+
+    blob = Path(os.path.realpath(path))
+    if not re.fullmatch(r"[0-9a-f]{64}", blob.name):
+        return False
+    st = blob.stat()
+    marker = VERIFIED_DIR / blob.name  # our own cache: the hub's stays as the hub made it
+    stamp = f"{st.st_size} {st.st_mtime_ns}"
+    with contextlib.suppress(OSError):
+        if marker.read_text() == stamp:
+            return False
+    h = hashlib.sha256()
+    with open(blob, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    if h.hexdigest() != blob.name:
+        return True
+    with contextlib.suppress(OSError):  # unwritable: the check simply runs again next time
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(stamp)
+    return False
 
 
 def _cached(repo: str, revision: str | None) -> bool:
