@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
     reqOpenSession = Signal(int, object)
     reqEncode = Signal(int)
     reqDecode = Signal(int, int)
+    reqExport = Signal(int, int, str)
     reqRebind = Signal(int)
     reqMeasure = Signal(int, int)  # job, k (background sweep)
     reqStreamCheck = Signal(int, int)  # job, k
@@ -117,6 +118,8 @@ class MainWindow(QMainWindow):
         self.reqOpenSession.connect(w.open_session, q)
         self.reqEncode.connect(w.encode, q)
         self.reqDecode.connect(w.decode, q)
+        self.reqExport.connect(w.export_audio, q)
+        w.exported.connect(self._on_exported)
         self.reqRebind.connect(w.rebind, q)
         self.reqMeasure.connect(w.measure, q)
         self.reqStreamCheck.connect(w.stream_check, q)
@@ -676,11 +679,13 @@ class MainWindow(QMainWindow):
             return
         ks = sweep_ks(self.session.codes.shape[1])
         n = sum(k in self._measured for k in ks)
-        self.chart.set_status(
+        status = (
             f"measured {n} of {len(ks)} K ({', '.join(map(str, ks))})"
             if n < len(ks)
             else f"all {len(ks)} K measured · click a point to listen"
         )
+        note = self.session.metrics_note
+        self.chart.set_status(status + (f" · {note}" if note else ""))
 
     def _on_measured(self, job: int, k: int, payload: dict | None) -> None:
         if job != self.job:
@@ -708,7 +713,9 @@ class MainWindow(QMainWindow):
         p = self._measured.get(self.k)
         chans = p["channels"] if p else None
         m = chans[self.channel] if chans and self.channel < len(chans) else None
-        self.metrics_panel.show_metrics(self.k, m, self.channel, self.session.codec_rate)
+        self.metrics_panel.show_metrics(
+            self.k, m, self.channel, self.session.codec_rate, self.session.metrics_note
+        )
 
     # ---- loudness match ------------------------------------------------------------------
     def _update_gain(self) -> None:
@@ -869,36 +876,33 @@ class MainWindow(QMainWindow):
             self.play_btn.setText("▶ Play")
 
     # ---- export ------------------------------------------------------------------------
-    def _recon_at_source_rate(self) -> np.ndarray | None:
-        s = self.session
-        y = s.reconstruction(self.k) if s else None
-        if s is None or y is None:
-            self.show_error("nothing to export yet: load a file and wait for the decode")
-            return None
-        from codec.pipeline import from_codec_rate
-
-        return from_codec_rate(y, s.codec_rate, s.source_rate, s.source.shape[1])
-
     def export_audio(self, path: str | None = None) -> None:
+        """Export B at the current K, at the source's rate and length (in the worker)."""
+        s = self.session
+        if s is None or s.reconstruction(self.k) is None:
+            self.show_error("nothing to export yet: load a file and wait for the decode")
+            return
         if path is None:
-            stem = Path(self.session.name).stem if self.session else "reconstruction"
             path, _ = QFileDialog.getSaveFileName(
-                self, "Export reconstruction", f"{stem}_K{self.k}.wav", "WAV (*.wav);;FLAC (*.flac)"
+                self,
+                "Export reconstruction",
+                f"{Path(s.name).stem}_K{self.k}.wav",
+                "WAV (*.wav);;FLAC (*.flac)",
             )
             if not path:
                 return
-        y = self._recon_at_source_rate()
-        if y is None:
-            return
-        from codec.audio import write_audio
-        from codec.errors import AudioError
+        self._busy(f"exporting {Path(path).name}")
+        self.worker.interactive_queued += 1  # a background measurement now steps aside
+        self.reqExport.emit(self.job, self.k, str(path))
 
-        try:
-            write_audio(path, y, self.session.source_rate)
-        except AudioError as e:
-            self.show_error(str(e))
+    def _on_exported(self, job: int, path: str, error: str) -> None:
+        if job != self.job:
             return
-        self.show_note(f"wrote {path}")
+        self._idle()
+        if error:
+            self.show_error(error)
+        else:
+            self.show_note(f"wrote {path}")
 
     def export_codes(self, path: str | None = None) -> None:
         s = self.session
@@ -926,7 +930,7 @@ class MainWindow(QMainWindow):
                 CodesFile(
                     torch.from_numpy(s.codes),
                     s.source_rate,
-                    s.source.shape[1],
+                    s.source_length,
                     codec_sample_rate=s.codec_rate,
                     frame_rate=info.get("frame_rate", 12.5),
                     codebook_size=info.get("codebook_size", 2048),

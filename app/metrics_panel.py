@@ -82,14 +82,23 @@ class MetricsPanel(QWidget):
         lay.addWidget(self.table, 1)
 
     def show_metrics(
-        self, k: int | None, metrics: dict | None, channel: int = 0, rate: int = 24_000
+        self,
+        k: int | None,
+        metrics: dict | None,
+        channel: int = 0,
+        rate: int = 24_000,
+        scope: str = "",
     ) -> None:
-        """metrics: one channel's dict from codec.metrics.compare, or None (not yet known)."""
+        """metrics: one channel's dict from codec.metrics.compare, or None (not yet known).
+
+        scope: how they were measured when not on the whole signal (codec.excerpts).
+        """
         if k is None:
             self.title.setText("Metrics")
         else:
             state = "" if metrics is not None else " · measuring…"
-            self.title.setText(f"Metrics at K = {k} · channel {channel + 1}{state}")
+            where = f" · {scope}" if scope else ""
+            self.title.setText(f"Metrics at K = {k} · channel {channel + 1}{where}{state}")
         for r, (_, key_a, key_b, fmt, _) in enumerate(ROWS):
             for col, key in ((1, key_a), (2, key_b)):
                 if key is None or k is None:

@@ -34,9 +34,10 @@ class MetricsThread:
         self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
         self._thread.start()
 
-    def submit(self, job: int, k: int, session: Comparison, y: np.ndarray) -> None:
-        """Measure y [C, T] (the decode at k) against session.x24, for job."""
-        self._queue.put((job, k, session, y))
+    def submit(self, job: int, k: int, session: Comparison, ref: np.ndarray, y: np.ndarray) -> None:
+        """Measure y [C, T] (the decode at k) against ref [C, T] (session.x24, or the same
+        excerpts of it), for job; the results are kept in the session."""
+        self._queue.put((job, k, session, ref, y))
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Finish the item in hand (metrics cannot stop midway), then end the thread."""
@@ -45,22 +46,22 @@ class MetricsThread:
 
     def _loop(self) -> None:
         while (item := self._queue.get()) is not None:
-            job, k, s, y = item
+            job, k, s, ref, y = item
             try:
-                self._measure(job, k, s, y)
+                self._measure(job, k, s, ref, y)
             except Exception as e:  # one failing metric must not end the thread
                 traceback.print_exc()
                 self.on_failed(job, k, f"{type(e).__name__}: {e}")
 
-    def _measure(self, job: int, k: int, s: Comparison, y: np.ndarray) -> None:
+    def _measure(self, job: int, k: int, s: Comparison, ref: np.ndarray, y: np.ndarray) -> None:
         from codec.metrics import channel_metrics, loudness_match_gain_db
 
         channels = []  # codec.metrics.compare, one channel at a time to check for staleness
         for c in range(s.channels):
             if not self.is_current(job):
                 return  # another file or model since: drop it (the GUI would too)
-            channels.append(channel_metrics(s.x24[c], y[c], s.codec_rate))
-        gain = loudness_match_gain_db(s.x24, y, s.codec_rate)
+            channels.append(channel_metrics(ref[c], y[c], s.codec_rate))
+        gain = loudness_match_gain_db(ref, y, s.codec_rate)
         s.metrics[k], s.match_gain_db[k] = channels, gain
         if self.is_current(job):
             self.on_measured(job, k, {"channels": channels, "gain_db": gain})

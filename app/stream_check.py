@@ -33,6 +33,7 @@ class StreamCheck:
     max_diff: float  # max |stream - batch| over the whole frames' samples (full scale 1)
     max_diff_tail: float  # the same over the partial last frame's samples (0 without one)
     difference: np.ndarray  # [C, T] float32: stream decode - batch decode
+    scope: str = ""  # what part of the clip was checked when not all of it
 
 
 def _steps(total: int, progress: Progress | None, cancel: CancelCheck | None):
@@ -112,4 +113,6 @@ def describe(check: StreamCheck) -> str:
             f" · partial last frame (zero-padded for streaming): codes "
             f"{100 * check.tail_match:.0f} % equal, max |Δ| {check.max_diff_tail:.2g}"
         )
+    if check.scope:
+        text += f" · {check.scope}"
     return text

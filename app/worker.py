@@ -21,13 +21,20 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
+from codec import excerpts
 from codec.audio import load_audio, resample
 from codec.dsp import spectrogram_db
 from codec.errors import Cancelled, CodecError
+from codec.long_file import is_long as is_long_file
+from codec.long_file import read_resampled, write_resampled
 from codec.pipeline import decode_signal, encode_signal
-from codec.session import Comparison
+from codec.session import CACHE_BYTES, Comparison
 
 from .metrics_thread import MetricsThread
+
+# Audio held for a long file (signal + cached decodes), bytes: past this, only the decode
+# at the current K is kept.
+LONG_AUDIO_BYTES = 1_500_000_000
 
 
 class CodecWorker(QObject):
@@ -45,6 +52,7 @@ class CodecWorker(QObject):
     measureFailed = Signal(int, int, str)  # job, k, message
     streamChecked = Signal(int, object)  # job, app.stream_check.StreamCheck
     failed = Signal(int, str)
+    exported = Signal(int, str, str)  # job, path, error text ('' when written)
     cancelled = Signal(int)
     liveFrame = Signal(object, dict)  # codes [K] of one frame, LiveStats as a dict
     liveFinished = Signal(object, str)  # LiveResult, error text ('' when it ended cleanly)
@@ -61,6 +69,9 @@ class CodecWorker(QObject):
         self.interactive_queued = 0  # interactive requests the GUI has queued
         self._interactive_started = 0  # ... and those this worker has started
         self._last_progress = 0.0
+        # files longer than this (seconds) are read block by block and measured on
+        # excerpts (codec.excerpts); tests lower it
+        self.long_s = excerpts.LONG_S
         self.metrics = MetricsThread(self._alive, self.measured.emit, self.measureFailed.emit)
 
     # ---- helpers -----------------------------------------------------------------------
@@ -123,22 +134,40 @@ class CodecWorker(QObject):
     # ---- jobs --------------------------------------------------------------------------
     @Slot(int, str)
     def open_file(self, job: int, path: str) -> None:
+        """Read a file to the codec rate. A long one (past excerpts.LONG_S by its header)
+        is read block by block with progress and cancel, and its source is not kept."""
+
         def work() -> None:
-            audio = load_audio(path)
             rate = self.codec.sample_rate if self.codec else 24_000
-            x24 = resample(audio.samples, audio.sample_rate, rate)
-            self._open(
-                job,
-                Comparison(
+            if is_long_file(path, self.long_s):
+                x24, info = read_resampled(
+                    path,
+                    rate,
+                    progress=self._progress_cb(job, "reading"),
+                    cancel=lambda: not self._alive(job),
+                )
+                session = Comparison(
+                    name=Path(path).name,
+                    path=Path(path),
+                    source=None,
+                    source_samples=info.num_samples,
+                    source_rate=info.sample_rate,
+                    x24=x24,
+                    codec_rate=rate,
+                    warnings=info.warnings,
+                )
+            else:
+                audio = load_audio(path)
+                session = Comparison(
                     name=Path(path).name,
                     path=Path(path),
                     source=audio.samples,
                     source_rate=audio.sample_rate,
-                    x24=x24,
+                    x24=resample(audio.samples, audio.sample_rate, rate),
                     codec_rate=rate,
                     warnings=audio.warnings,
-                ),
-            )
+                )
+            self._open(job, session)
 
         self._run(job, work)
 
@@ -149,6 +178,10 @@ class CodecWorker(QObject):
     def _open(self, job: int, session: Comparison) -> None:
         if not self._alive(job):
             raise Cancelled("superseded")
+        if excerpts.is_long(session.num_samples, session.codec_rate, self.long_s):
+            # one decode at a time beside the signal itself: a two-hour mono file then
+            # holds about 1.4 GB of audio (signal + decode), 2.1 GB while a new K decodes
+            session.cache_bytes = min(CACHE_BYTES, max(LONG_AUDIO_BYTES - session.x24.nbytes, 0))
         self.session, self._session_job = session, job
         self.opened.emit(job, session)
         self._emit_spectrogram(job, "A", session.x24)
@@ -215,6 +248,36 @@ class CodecWorker(QObject):
 
         self._run(job, work)
 
+    @Slot(int, int, str)
+    def export_audio(self, job: int, k: int, path: str) -> None:
+        """Write the cached decode at k to path at the source's rate and length, block by
+        block (a long file is never held twice), atomically; cancel stops it, leaving no
+        file."""
+        self._interactive_started += 1
+        s = self.session
+        if not self._alive(job) or self._session_job != job or s is None:
+            return
+        y = s.reconstruction(k)
+        try:
+            if y is None:
+                raise CodecError(f"the decode at K = {k} is gone; decode it again to export")
+            write_resampled(
+                y,
+                s.codec_rate,
+                path,
+                s.source_rate,
+                s.source_length,
+                progress=self._progress_cb(job, "exporting"),
+                cancel=lambda: not self._alive(job),
+            )
+        except Cancelled:
+            self.exported.emit(job, path, "export cancelled: no file was written")
+            return
+        except (CodecError, OSError) as e:
+            self.exported.emit(job, path, str(e) or type(e).__name__)
+            return
+        self.exported.emit(job, path, "")
+
     @Slot(int, int)
     def measure(self, job: int, k: int) -> None:
         """Background: decode at k (unless cached) and hand it to the metrics thread.
@@ -229,17 +292,34 @@ class CodecWorker(QObject):
         if k in s.metrics:
             self.measured.emit(job, k, {"channels": s.metrics[k], "gain_db": s.match_gain_db[k]})
             return
+
+        def stop() -> bool:
+            return not self._alive(job) or self._interactive_waiting()
+
         try:
-            y = s.reconstruction(k)
-            if y is None:
+            ref, y = s.x24, s.reconstruction(k)
+            if excerpts.is_long(s.num_samples, s.codec_rate, self.long_s):
+                # measured on excerpts, decoded on their own unless the full decode is cached
+                frames = s.codes.shape[-1]
+                ranges = excerpts.excerpt_frames(frames, self.codec.frame_rate)
+                s.metrics_note = excerpts.describe(ranges, frames, self.codec.frame_rate)
+                fs = self.codec.frame_size
+                ref = excerpts.take(s.x24, ranges, fs)
+                if y is not None:
+                    y = excerpts.take(y, ranges, fs)
+                elif self._interactive_waiting():
+                    self.measured.emit(job, k, None)
+                    return
+                else:
+                    y = excerpts.decode(
+                        self.codec, s.codes[:, :k], ranges, s.num_samples, cancel=stop
+                    )
+            elif y is None:
                 if self._interactive_waiting():
                     self.measured.emit(job, k, None)
                     return
                 y = decode_signal(
-                    self.codec,
-                    torch.from_numpy(s.codes[:, :k]),
-                    s.num_samples,
-                    cancel=lambda: not self._alive(job) or self._interactive_waiting(),
+                    self.codec, torch.from_numpy(s.codes[:, :k]), s.num_samples, cancel=stop
                 )
                 s.store(k, y, evict=False)
         except Cancelled:
@@ -250,7 +330,7 @@ class CodecWorker(QObject):
             traceback.print_exc()
             self.measureFailed.emit(job, k, f"{type(e).__name__}: {e}")
             return
-        self.metrics.submit(job, k, s, y)
+        self.metrics.submit(job, k, s, ref, y)
 
     @Slot(int, int)
     def stream_check(self, job: int, k: int) -> None:
@@ -268,28 +348,42 @@ class CodecWorker(QObject):
             def stop() -> bool:
                 return not self._alive(job) or self.stream_k != k
 
+            # a long file is checked on its first long_s seconds: streaming from the start
+            # must equal batch from the start, and the whole would take as long as playing it
+            frames, fs = s.codes.shape[-1], self.codec.frame_size
+            scope = ""
+            if excerpts.is_long(s.num_samples, s.codec_rate, self.long_s):
+                frames = max(1, int(self.long_s * self.codec.frame_rate))
+                secs = frames / self.codec.frame_rate
+                scope = (
+                    f"on the first {secs / 60:.1f} min"
+                    if secs >= 60
+                    else f"on the first {secs:.1f} s"
+                )
+            n = min(frames * fs, s.num_samples)
+            codes = s.codes[..., :frames]
             try:
                 if s.stream_codes is None:
                     s.stream_codes = stream_encode(
-                        self.codec, s.x24, self._progress_cb(job, "streaming encode"), stop
+                        self.codec, s.x24[:, :n], self._progress_cb(job, "streaming encode"), stop
                     )
                 y_stream = stream_decode(
                     self.codec,
                     s.stream_codes[:, :k],
-                    s.num_samples,
+                    n,
                     self._progress_cb(job, f"streaming decode K={k}"),
                     stop,
                 )
                 y_batch = s.reconstruction(k)
                 if y_batch is None:
                     y_batch = decode_signal(
-                        self.codec, torch.from_numpy(s.codes[:, :k]), s.num_samples, cancel=stop
+                        self.codec, torch.from_numpy(codes[:, :k]), n, cancel=stop
                     )
+                y_batch = y_batch[:, :n]
             except Cancelled:
                 return  # switched off, K moved on, or another file: the GUI has moved on
-            check = compare_paths(
-                k, s.codes, s.stream_codes, y_batch, y_stream, self.codec.frame_size
-            )
+            check = compare_paths(k, codes, s.stream_codes, y_batch, y_stream, fs)
+            check.scope = scope
             self.streamChecked.emit(job, check)
 
         self._run(job, work)

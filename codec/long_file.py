@@ -370,3 +370,111 @@ def stream_roundtrip(
     finally:
         chunks.close()  # closes the input file now, also on errors and Ctrl-C
     return info
+
+
+def read_resampled(
+    path: str | os.PathLike,
+    rate: int,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> tuple[np.ndarray, StreamInfo]:
+    """File -> ([C, T] float32 at `rate`, what was read), reading block by block.
+
+    Equal to `resample(load_audio(path).samples, sr, rate)`, but the source is never held
+    whole: memory is the result plus one block. The result goes straight into an array
+    sized from the header (grown when a header undercounts). `progress(done, total)` is in
+    source samples per channel; `cancel()` is checked between blocks (Cancelled).
+    """
+    p = Path(path)
+    infos: list[StreamInfo] = []
+    d = declared_duration(p)
+    out: np.ndarray | None = None
+    n = 0
+    rs: _Resampler | None = None
+
+    def put(y: np.ndarray) -> None:  # y [m, C]
+        nonlocal out, n
+        assert out is not None
+        if n + len(y) > out.shape[1]:
+            grown = np.zeros((out.shape[0], max(2 * out.shape[1], n + len(y))), np.float32)
+            grown[:, :n] = out[:, :n]
+            out = grown
+        out[:, n : n + len(y)] = y.T
+        n += len(y)
+
+    blocks = _read_blocks(p, infos)
+    try:
+        for block in blocks:
+            if cancel is not None and cancel():
+                raise Cancelled("loading cancelled")
+            info = infos[0]
+            if out is None:
+                expected = math.ceil((d or 0.0) * rate) + 64
+                out = np.zeros((info.channels, max(expected, BLOCK_FRAMES)), np.float32)
+                rs = _Resampler(info.sample_rate, rate, info.channels)
+            assert rs is not None
+            put(rs.push(block))
+            if progress is not None:
+                total = round(d * info.sample_rate) if d else info.num_samples
+                progress(info.num_samples, max(total, info.num_samples))
+    finally:
+        blocks.close()
+    assert out is not None and rs is not None
+    put(rs.flush())
+    info = infos[0]
+    if n == 0:
+        raise AudioError(f"{p.name} is too short to resample")
+    info.num_samples_24 = n
+    if n == out.shape[1]:
+        return out, info
+    if out.shape[0] == 1:
+        return out[:, :n], info  # a contiguous view: no copy of a long mono signal
+    return np.ascontiguousarray(out[:, :n]), info
+
+
+def write_resampled(
+    y: np.ndarray,
+    rate: int,
+    dst: str | os.PathLike,
+    sample_rate: int,
+    num_samples: int,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> None:
+    """Write y [C, T] at `rate` to dst (.wav/.flac) at sample_rate, num_samples long.
+
+    Same samples as `write_audio(dst, from_codec_rate(y, rate, sample_rate, num_samples),
+    sample_rate)`, resampled and written block by block, so a long signal is never held
+    twice. Atomic: dst appears only when complete (Cancelled and errors leave nothing).
+    """
+    dst_p = Path(dst)
+    fmt = WRITE_FORMATS.get(dst_p.suffix.lower())
+    if fmt is None:
+        raise AudioError(
+            f"cannot write {dst_p.suffix or 'files without an extension'}: use .wav or .flac"
+        )
+    channels, total = y.shape
+    back = _Resampler(rate, sample_rate, channels)
+    try:
+        with (
+            atomic_write(dst_p) as tmp,
+            sf.SoundFile(
+                str(tmp),
+                "w",
+                samplerate=sample_rate,
+                channels=channels,
+                format=fmt[0],
+                subtype=fmt[1],
+            ) as snd,
+        ):
+            out = _Writer(snd, clip=fmt[0] == "FLAC")
+            for s in range(0, total, BLOCK_FRAMES):
+                if cancel is not None and cancel():
+                    raise Cancelled("export cancelled")
+                out.push(back.push(np.ascontiguousarray(y[:, s : s + BLOCK_FRAMES].T)))
+                if progress is not None:
+                    progress(min(s + BLOCK_FRAMES, total), total)
+            out.push(back.flush())
+            out.close(num_samples)
+    except (sf.LibsndfileError, OSError) as e:
+        raise AudioError(f"cannot write {dst_p}: {e}") from e

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from .audio import resample
-from .mimi_codec import CancelCheck, MimiCodec, Progress
+from .errors import Cancelled
+from .mimi_codec import BATCH_CHUNK_FRAMES, CancelCheck, MimiCodec, Progress
 
 
 def to_codec_rate(codec: MimiCodec, samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -41,9 +42,35 @@ def decode_signal(
     progress: Progress | None = None,
     cancel: CancelCheck | None = None,
 ) -> np.ndarray:
-    """codes [C, K, F] -> [C, T] float32 at the codec rate, trimmed to num_samples if given."""
-    y = codec.decode(codes, progress=progress, cancel=cancel)[:, 0].cpu().numpy()
-    return y if num_samples is None else y[:, :num_samples]
+    """codes [C, K, F] -> [C, T] float32 at the codec rate, trimmed to num_samples if given.
+
+    The same chunks and carried state as `MimiCodec.decode`, written straight into the
+    result, so a long decode is held once rather than as chunks plus their concatenation.
+    """
+    c = codec._check_codes(codes)
+    frames = c.shape[-1]
+    total = (
+        frames * codec.frame_size
+        if num_samples is None
+        else min(num_samples, frames * codec.frame_size)
+    )
+    out = np.empty((c.shape[0], total), np.float32)
+    state = codec.model.init_decoder_state()
+    done = 0
+    with torch.inference_mode():
+        for f in range(0, frames, BATCH_CHUNK_FRAMES):
+            if cancel is not None and cancel():
+                raise Cancelled("decoding cancelled")
+            chunk = c[..., f : f + BATCH_CHUNK_FRAMES].to(codec.device)
+            y = codec.model.decode(chunk, state)[:, 0].cpu().numpy()
+            s0 = f * codec.frame_size
+            n = min(y.shape[1], total - s0)
+            if n > 0:
+                out[:, s0 : s0 + n] = y[:, :n]
+            done += chunk.shape[-1]
+            if progress is not None:
+                progress(done, frames)
+    return out
 
 
 def from_codec_rate(

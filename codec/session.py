@@ -32,7 +32,9 @@ def sweep_ks(num_codebooks: int) -> list[int]:
 @dataclass
 class Comparison:
     name: str
-    source: np.ndarray  # [C, T] at source_rate (what the user loaded)
+    # [C, T] at source_rate (what the user loaded); None when it is not held (long files
+    # are read straight to the codec rate), then `source_samples` gives T
+    source: np.ndarray | None
     source_rate: int
     x24: np.ndarray  # [C, T24] at the codec rate: what is coded, played and compared
     codec_rate: int = 24_000
@@ -45,6 +47,9 @@ class Comparison:
     # codec.metrics.loudness_match_gain_db(x24, decode at K) per K, dB
     match_gain_db: dict[int, float] = field(default_factory=dict)
     stream_codes: np.ndarray | None = None  # [C, K, F] from the streaming encoder
+    source_samples: int = 0  # T at source_rate when `source` is None
+    cache_bytes: int = CACHE_BYTES  # budget for cached decodes
+    metrics_note: str = ""  # how metrics were measured when not on the whole signal
     _decoded: OrderedDict[int, np.ndarray] = field(default_factory=OrderedDict)
 
     @property
@@ -54,6 +59,11 @@ class Comparison:
     @property
     def num_samples(self) -> int:
         return int(self.x24.shape[1])
+
+    @property
+    def source_length(self) -> int:
+        """Samples per channel at source_rate (what an export at the source rate has)."""
+        return int(self.source.shape[1]) if self.source is not None else self.source_samples
 
     @property
     def duration(self) -> float:
@@ -87,10 +97,14 @@ class Comparison:
         With evict=False (background work) y is kept only if it fits the budget without
         dropping another decode, so a sweep never pushes out what the user listened to.
         """
-        if not evict and k not in self._decoded and self.cached_bytes() + y.nbytes > CACHE_BYTES:
+        if (
+            not evict
+            and k not in self._decoded
+            and self.cached_bytes() + y.nbytes > self.cache_bytes
+        ):
             return False
         self._decoded[k] = y
         self._decoded.move_to_end(k)
-        while len(self._decoded) > 1 and self.cached_bytes() > CACHE_BYTES:
+        while len(self._decoded) > 1 and self.cached_bytes() > self.cache_bytes:
             self._decoded.popitem(last=False)
         return True

@@ -135,7 +135,8 @@ def test_export_audio_codes_png(qtbot, window, tmp_path):
     open_and_code(qtbot, window, src)
     import soundfile as sf
 
-    window.export_audio(str(tmp_path / "r.flac"))
+    with qtbot.waitSignal(window.worker.exported, timeout=10_000):
+        window.export_audio(str(tmp_path / "r.flac"))  # written by the worker
     info = sf.info(str(tmp_path / "r.flac"))
     assert (info.samplerate, info.frames) == (32_000, 32_000)
     window.export_codes(str(tmp_path / "c.safetensors"))

@@ -116,11 +116,13 @@ def test_export_that_fails_midway_shows_a_message_and_leaves_no_file(
     monkeypatch.setattr(sf.SoundFile, "write", disk_full)
     out_dir = tmp_path / "exports"
     out_dir.mkdir()
-    window.export_audio(str(out_dir / "r.wav"))
-    assert window.banner.isVisible() and "No space left" in window.banner.text()
+    window.export_audio(str(out_dir / "r.wav"))  # written by the worker
+    qtbot.waitUntil(lambda: "No space left" in window.banner.text(), timeout=10_000)
+    assert window.banner.isVisible()
     assert list(out_dir.iterdir()) == []
     monkeypatch.undo()
-    window.export_audio(str(out_dir / "r.wav"))  # and it works once the disk has room
+    with qtbot.waitSignal(window.worker.exported, timeout=10_000):
+        window.export_audio(str(out_dir / "r.wav"))  # and it works once the disk has room
     assert sf.info(str(out_dir / "r.wav")).frames == 12_000
 
 

@@ -3,6 +3,7 @@ and its memory does not grow with the input's duration."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -168,3 +169,76 @@ def test_memory_does_not_grow_with_duration(tmp_path):
     assert runs[8]["seconds"] == 480
     # measured: 1-10 MB (allocator noise); the whole-file path grows by several x extra_mb
     assert growth < 0.25 * extra_mb, (growth, extra_mb)
+
+
+@pytest.mark.parametrize("sr,channels", [(44_100, 2), (24_000, 1), (8_000, 3)])
+def test_read_resampled_equals_load_and_resample(tmp_path, monkeypatch, sr, channels):
+    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 3001)  # many blocks, odd edges
+    src = tmp_path / "in.wav"
+    x = (np.random.default_rng(3).standard_normal((int(2.3 * sr), channels)) * 0.2).astype(
+        np.float32
+    )
+    sf.write(str(src), x, sr, subtype="FLOAT")
+    seen = []
+    got, info = long_file.read_resampled(src, 24_000, progress=lambda d, t: seen.append((d, t)))
+    want = to_codec_rate_of(load_audio(src))
+    assert got.shape == want.shape and got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+    assert (info.sample_rate, info.channels, info.num_samples) == (sr, channels, len(x))
+    assert seen[-1] == (len(x), len(x)) and len(seen) > 5
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(seen))
+
+
+def to_codec_rate_of(audio) -> np.ndarray:
+    from codec.audio import resample
+
+    return resample(audio.samples, audio.sample_rate, 24_000)
+
+
+def test_read_resampled_cancels(tmp_path, monkeypatch):
+    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 1000)
+    src = tmp_path / "in.wav"
+    sf.write(str(src), np.zeros((48_000, 1), np.float32), 48_000)
+    calls = []
+    with pytest.raises(Cancelled):
+        long_file.read_resampled(src, 24_000, cancel=lambda: calls.append(1) or len(calls) > 3)
+    assert len(calls) == 4  # checked before each block, stopped at once
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac"])
+def test_write_resampled_equals_whole_export(tiny, tmp_path, monkeypatch, suffix):
+    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 2999)
+    from codec.audio import write_audio
+
+    y = (np.random.default_rng(4).standard_normal((2, 50_000)) * 0.3).astype(np.float32)
+    y[0, 100] = 1.7  # beyond full scale: FLAC clips it in both paths
+    n = 91_877  # the source's length at 44.1 kHz (not exactly 50_000 * 44.1 / 24)
+    long_file.write_resampled(y, 24_000, tmp_path / f"a{suffix}", 44_100, n)
+    write_audio(tmp_path / f"b{suffix}", from_codec_rate(y, 24_000, 44_100, n), 44_100)
+    a, sa = sf.read(str(tmp_path / f"a{suffix}"), dtype="float32")
+    b, sb = sf.read(str(tmp_path / f"b{suffix}"), dtype="float32")
+    assert sa == sb == 44_100 and a.shape == b.shape == (n, 2)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_write_resampled_cancel_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 1000)
+    y = np.zeros((1, 20_000), np.float32)
+    calls = []
+    with pytest.raises(Cancelled):
+        long_file.write_resampled(
+            y,
+            24_000,
+            tmp_path / "o.wav",
+            48_000,
+            40_000,
+            cancel=lambda: len(calls) > 2 or calls.append(1),
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_decode_signal_equals_the_codec_decode(tiny):
+    codes = torch.randint(0, tiny.codebook_size, (2, 5, 150))
+    want = tiny.decode(codes)[:, 0].numpy()
+    np.testing.assert_array_equal(decode_signal(tiny, codes), want)
+    np.testing.assert_array_equal(decode_signal(tiny, codes, 150 * 1920 - 777), want[:, :-777])
