@@ -32,6 +32,12 @@ from codec.wav_stream import WavStreamWriter
 from .audio_io import AudioBackend
 
 MAX_QUEUED_FRAMES = 25  # 2 s of input backlog; beyond that the oldest input is dropped
+# Decoded audio waiting for the speaker, in frames. After a stall the engine catches up on
+# queued input faster than real time, and what it decodes would then sit in the ring as
+# extra latency for the rest of the session; past MAX_OUTPUT_FRAMES the oldest decoded
+# audio is skipped down to KEEP_OUTPUT_FRAMES (counted; the saved session keeps it all).
+MAX_OUTPUT_FRAMES = 4
+KEEP_OUTPUT_FRAMES = 2
 
 
 @dataclass
@@ -43,6 +49,8 @@ class LiveStats:
     latency_ms: float = 0.0  # estimated mic-to-speaker latency
     dropped: int = 0  # input frames dropped because processing fell behind
     late: int = 0  # output callbacks that found no decoded audio (underruns)
+    skipped: int = 0  # decoded frames not played, to bring the latency back after a stall
+    samples_skipped: int = 0  # ... the same in device-rate samples
     xruns: int = 0  # over/underflows PortAudio reported (audio lost in the device layer)
     k: int = 8
     samples_in: int = 0  # device-rate samples the input callback received
@@ -71,6 +79,21 @@ class _Ring:
         with self._lock:
             self._buf.append(x)
             self.size += len(x)
+
+    def drop_oldest(self, n: int) -> int:
+        """Discard up to n of the oldest queued samples; returns how many were dropped."""
+        dropped = 0
+        with self._lock:
+            while dropped < n and self._buf:
+                head = self._buf[0]
+                take = min(n - dropped, len(head))
+                if take == len(head):
+                    self._buf.popleft()
+                else:
+                    self._buf[0] = head[take:]
+                dropped += take
+            self.size -= dropped
+        return dropped
 
     def pop_into(self, out: np.ndarray) -> int:
         """Fill out [n] with queued samples; returns how many were real (rest is 0)."""
@@ -262,6 +285,11 @@ class LiveEngine:
         if rs_out is not None:
             play = rs_out.resample_chunk(play)
         self._out.push(np.ascontiguousarray(play, dtype=np.float32))
+        out_frame = round(len(frame) * self.device_rate / self.rate)
+        if self._out.size > MAX_OUTPUT_FRAMES * out_frame:  # caught up after a stall
+            n = self._out.drop_oldest(self._out.size - KEEP_OUTPUT_FRAMES * out_frame)
+            self.stats.samples_skipped += n
+            self.stats.skipped += round(n / out_frame)
         self._keep(frame, y)
         self._codes.append(codes[0, :, 0].numpy().copy())
         self._ks.append(k)

@@ -69,7 +69,17 @@ class LivePanel(QWidget):
         self.hear_out.toggled.connect(self._monitor_changed)
         self.readouts = {
             key: QLabel("–")
-            for key in ("k", "compute", "rtf", "latency", "dropped", "late", "xruns", "frames")
+            for key in (
+                "k",
+                "compute",
+                "rtf",
+                "latency",
+                "dropped",
+                "skipped",
+                "late",
+                "xruns",
+                "frames",
+            )
         }
         form = QFormLayout()
         for key, title in (
@@ -78,6 +88,7 @@ class LivePanel(QWidget):
             ("rtf", "real-time factor"),
             ("latency", "end-to-end latency"),
             ("dropped", "dropped input frames"),
+            ("skipped", "skipped output frames (catching up)"),
             ("late", "late output blocks"),
             ("xruns", "device over/underflows"),
             ("frames", "frames"),
@@ -222,6 +233,7 @@ class LivePanel(QWidget):
         r["rtf"].setText(f"{st['rtf']:.2f}")
         r["latency"].setText(f"{st['latency_ms']:.0f} ms")
         r["dropped"].setText(str(st["dropped"]))
+        r["skipped"].setText(str(st["skipped"]))
         r["late"].setText(str(st["late"]))
         r["xruns"].setText(str(st["xruns"]))
         r["frames"].setText(str(st["frames"]))

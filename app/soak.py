@@ -107,7 +107,7 @@ class SoakReport:
     frames_delivered: int  # whole codec frames of input the clock delivered
     frames_coded: int
     frame_drift: int  # frames_delivered - frames_coded (target 0)
-    sample_drift: int  # decoded - played - output backlog, in samples (target 0)
+    sample_drift: int  # decoded - played - output backlog - skipped, in samples (target 0)
     late_callbacks: int
     dropped_frames: int
     compute_ms_avg: float
@@ -200,7 +200,7 @@ def soak(
             frames_delivered=delivered // fs,
             frames_coded=st.frames,
             frame_drift=delivered // fs - st.frames,
-            sample_drift=decoded - st.samples_out - engine._out.size,
+            sample_drift=decoded - st.samples_out - engine._out.size - st.samples_skipped,
             late_callbacks=st.late,
             dropped_frames=st.dropped,
             compute_ms_avg=round(st.compute_ms_avg, 2),

@@ -120,3 +120,36 @@ def test_open_failure_is_reported(tiny):
     engine = LiveEngine(tiny, FakeBackend(fail_open=True))
     with pytest.raises(RuntimeError, match="cannot open the audio devices"):
         engine.open()
+
+
+def test_latency_recovers_after_a_stall(tiny):
+    """The speaker stops being served for 1.2 s of input (a stall): the engine catches up,
+    and the decoded backlog is cut back to KEEP_OUTPUT_FRAMES instead of staying as extra
+    latency for the rest of the session; the saved session still has every frame."""
+    from app import live
+
+    x = speechlike(2.0, seed=9)[0, 0].numpy()
+    backend = FakeBackend(source=x[:, None])
+    engine = LiveEngine(tiny, backend, k=8)
+    thread, box = start(engine)
+    mic, spk = backend.last("input"), backend.last("output")
+    mic.pump(15 * 1920)  # 15 frames arrive while nothing is played
+    wait_frames(engine, 15)
+    backlog = engine._out.size // 1920
+    assert engine._out.size % 1920 == 0 and backlog <= live.MAX_OUTPUT_FRAMES
+    assert engine.stats.skipped == 15 - backlog
+    for _ in range(5):  # afterwards: one frame in, one frame out, no more skipping
+        skipped = engine.stats.skipped
+        mic.pump(1920)
+        wait_frames(engine, engine.stats.frames + 1)
+        spk.pump(1920)
+        assert engine.stats.skipped == skipped and engine._out.size <= 3 * 1920
+    engine.stop()
+    thread.join(10)
+    r = box["r"]
+    assert len(r.output24) == 20 * 1920  # nothing lost from the recording
+    played = np.concatenate(spk.played)[:, 0]
+    # what was played is the decode from the oldest frame kept on, in order, no gap
+    first = 15 - backlog
+    assert np.array_equal(played, r.output24[first * 1920 : (first + 5) * 1920])
+    assert engine.stats.samples_skipped == engine.stats.skipped * 1920
