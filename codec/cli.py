@@ -119,9 +119,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from .audio import write_audio
     from .codes_io import load_codes
-    from .pipeline import decode_signal, from_codec_rate
+    from .long_file import write_resampled
+    from .pipeline import decode_signal
 
     cf = load_codes(args.input)
     codec = _load(args)
@@ -137,8 +137,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
         codes = codes[:, : args.codebooks]
     n24 = round(cf.num_samples * codec.sample_rate / cf.sample_rate)
     y24 = decode_signal(codec, codes, n24, progress=_progress("decode"))
-    y = from_codec_rate(y24, codec.sample_rate, cf.sample_rate, cf.num_samples)
-    write_audio(args.output, y, cf.sample_rate)
+    # resampled and written block by block: two hours of 48 kHz stereo are never held at
+    # the output rate (the same samples as resampling the whole signal; tested)
+    write_resampled(y24, codec.sample_rate, args.output, cf.sample_rate, cf.num_samples)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
