@@ -146,9 +146,11 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .audio import load_audio
+    from .long_file import is_long
     from .report import make_report
 
-    audio = load_audio(args.input)  # a bad input fails before the model loads
+    # a bad input fails before the model loads; a long one is read block by block later
+    audio = None if is_long(args.input) else load_audio(args.input)
     codec = _load(args)
     rep = make_report(
         args.input,

@@ -89,7 +89,10 @@ def describe(ranges: list[tuple[int, int]], num_frames: int, frame_rate: float) 
         return ""
     n = ranges[0][1] - ranges[0][0]
     total = sum(f1 - f0 for f0, f1 in ranges)
-    return (
-        f"on {len(ranges)} excerpts of {n / frame_rate:.0f} s "
-        f"({total / frame_rate / 60:.1f} of {num_frames / frame_rate / 60:.1f} min)"
+    part, whole = total / frame_rate, num_frames / frame_rate
+    share = (
+        f"{part:.0f} s of {whole:.0f} s"
+        if whole < 120
+        else f"{part / 60:.1f} of {whole / 60:.1f} min"
     )
+    return f"on {len(ranges)} excerpts of {n / frame_rate:.0f} s ({share})"

@@ -21,6 +21,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -326,6 +327,20 @@ def check_ks(ks: Sequence[int] | None, num_codebooks: int) -> list[int]:
     return sorted(set(ks))
 
 
+@dataclass
+class _SourceInfo:
+    """What the report needs of a long input that was read without being held."""
+
+    sample_rate: int
+    channels: int
+    num_samples: int
+    warnings: list[str]
+
+    @property
+    def duration(self) -> float:
+        return self.num_samples / self.sample_rate
+
+
 def make_report(
     input_path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -342,9 +357,11 @@ def make_report(
     largest K). Returns the metrics.json content. Raises AudioError/CodecError/ValueError.
     `audio` is the already loaded input (codec.audio.Audio), if the caller has it.
     """
-    from .audio import load_audio, write_audio
+    from . import excerpts
+    from .audio import load_audio
     from .codes_io import CodesFile, save_codes
-    from .pipeline import decode_signal, encode_signal, from_codec_rate, to_codec_rate
+    from .long_file import LONG_INPUT_S, is_long, read_resampled, write_resampled
+    from .pipeline import decode_signal, encode_signal, to_codec_rate
 
     def say(msg: str) -> None:
         if log:
@@ -357,14 +374,19 @@ def make_report(
     src = Path(input_path)
     out = Path(out_dir)
     ks = check_ks(ks, codec.num_codebooks)
-    audio = audio if audio is not None else load_audio(src)
+    rate = codec.sample_rate
+    if audio is None and is_long(src, LONG_INPUT_S):
+        # read block by block straight to the codec rate: the source is never held whole
+        x24, info = read_resampled(src, rate, progress=prog("read"))
+        audio = _SourceInfo(info.sample_rate, info.channels, info.num_samples, info.warnings)
+    else:
+        audio = audio if audio is not None else load_audio(src)
+        x24 = to_codec_rate(codec, audio.samples, audio.sample_rate)
     for w in audio.warnings:
         say(f"warning: {w}")
     out.mkdir(parents=True, exist_ok=True)
     stem = src.stem or "audio"
-    rate = codec.sample_rate
 
-    x24 = to_codec_rate(codec, audio.samples, audio.sample_rate)
     codes_t = encode_signal(codec, x24, max(ks), progress=prog("encode"))
     codes = codes_t.numpy()
     codes_name = f"{stem}.codes.safetensors"
@@ -381,16 +403,24 @@ def make_report(
         ),
     )
 
+    # a long signal is measured on excerpts (codec.excerpts), said in metrics.json
+    ranges = [(0, codes.shape[2])]
+    if excerpts.is_long(x24.shape[1], rate):
+        ranges = excerpts.excerpt_frames(codes.shape[2], codec.frame_rate)
+    scope = excerpts.describe(ranges, codes.shape[2], codec.frame_rate)
+    ref = x24 if len(ranges) == 1 else excerpts.take(x24, ranges, codec.frame_size)
     recon: dict[int, np.ndarray] = {}
     metrics_by_k: dict[int, list[dict]] = {}
     results = []
     for k in ks:
         y24 = decode_signal(codec, codes_t[:, :k], x24.shape[1], progress=prog(f"decode K={k}"))
-        recon[k] = y24
+        if k == max(ks):
+            recon[k] = y24  # the figure's; the others are dropped once written and measured
         name = f"{stem}_k{k:02d}.flac"
-        y = from_codec_rate(y24, rate, audio.sample_rate, audio.num_samples)
-        write_audio(out / name, y, audio.sample_rate)
-        metrics_by_k[k] = compare(x24, y24, rate)
+        write_resampled(y24, rate, out / name, audio.sample_rate, audio.num_samples)
+        est = y24 if len(ranges) == 1 else excerpts.take(y24, ranges, codec.frame_size)
+        del y24
+        metrics_by_k[k] = compare(ref, est, rate)
         mean = float(np.mean([m["si_sdr_aligned"] for m in metrics_by_k[k]]))
         say(f"K={k}: wrote {name}, SI-SDR (aligned, mean over channels) {mean:.2f} dB")
         results.append(
@@ -436,6 +466,7 @@ def make_report(
             "frames": int(codes.shape[2]),
         },
         "metrics_sample_rate": rate,
+        "metrics_scope": scope or "the whole signal",
         "parameters": {
             "mel": MEL,
             "mrstft": MRSTFT,

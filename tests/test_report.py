@@ -130,3 +130,37 @@ def test_render_figure_for_the_app(tmp_path):
     # No metrics (the app before any K is measured): still a figure.
     png = render_figure(x, {}, codes, sr, fr, {}, 4, tmp_path / "bare.png", codebook_size=256)
     assert _png_size(png)[0] > 500
+
+
+def test_report_of_a_long_file_reads_streamed_and_measures_excerpts(tmp_path, monkeypatch):
+    """With the thresholds lowered, a 9 s file takes the long path: read block by block,
+    metrics on 3 excerpts of 1 s (said in metrics.json), equal to compare() on the same
+    excerpts of an independent whole-file decode; every reconstruction is full length."""
+    import torch
+
+    from codec import excerpts, load_codec, long_file
+    from codec.audio import load_audio, resample
+    from codec.metrics import compare
+    from codec.pipeline import decode_signal
+    from codec.report import make_report
+
+    monkeypatch.setattr(long_file, "LONG_INPUT_S", 5.0)
+    monkeypatch.setattr(excerpts, "LONG_S", 5.0)
+    monkeypatch.setattr(excerpts, "COUNT", 3)
+    monkeypatch.setattr(excerpts, "SECONDS", 1.0)
+    src = tmp_path / "long.wav"
+    write_tone(src, seconds=9.0, sr=32_000, channels=2)
+    codec = load_codec("random:tiny", "cpu")
+    rep = make_report(src, tmp_path / "rep", codec, [2, 4])
+    assert rep["metrics_scope"] == "on 3 excerpts of 1 s (3 s of 9 s)"
+    a = load_audio(src)
+    x24 = resample(a.samples, a.sample_rate, 24_000)
+    codes = codec.encode(torch.from_numpy(x24)[:, None], 4)
+    ranges = excerpts.excerpt_frames(codes.shape[-1], codec.frame_rate)
+    for r in rep["results"]:
+        y = decode_signal(codec, codes[:, : r["k"]], x24.shape[1])
+        want = compare(excerpts.take(x24, ranges, 1920), excerpts.take(y, ranges, 1920), 24_000)
+        for got_ch, want_ch in zip(r["channels"], want, strict=True):
+            assert got_ch["stoi"] == want_ch["stoi"] and got_ch["si_sdr"] == want_ch["si_sdr"]
+        info = sf.info(str(tmp_path / "rep" / r["audio"]))
+        assert (info.samplerate, info.channels, info.frames) == (32_000, 2, 9 * 32_000)
