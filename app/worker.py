@@ -30,7 +30,7 @@ from codec.long_file import read_resampled, write_resampled
 from codec.pipeline import decode_signal, encode_signal
 from codec.session import CACHE_BYTES, Comparison
 
-from .metrics_thread import MetricsThread
+from .metrics_thread import MetricsThread, release_freed_heap
 
 # Audio held for a long file (signal + cached decodes), bytes: past this, only the decode
 # at the current K is kept.
@@ -100,6 +100,8 @@ class CodecWorker(QObject):
         except Exception as e:  # keep the worker alive whatever happens
             traceback.print_exc()
             self.failed.emit(job, f"unexpected error: {type(e).__name__}: {e}")
+        finally:
+            release_freed_heap()  # a decode's temporaries: give them back (long files)
 
     # ---- model -------------------------------------------------------------------------
     @Slot(str, str)
@@ -331,6 +333,8 @@ class CodecWorker(QObject):
             self.measureFailed.emit(job, k, f"{type(e).__name__}: {e}")
             return
         self.metrics.submit(job, k, s, ref, y)
+        del ref, y
+        release_freed_heap()
 
     @Slot(int, int)
     def stream_check(self, job: int, k: int) -> None:

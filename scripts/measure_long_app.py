@@ -4,7 +4,7 @@
 
 Writes a mono FLAC of that length (block by block), opens it in the MainWindow (offscreen
 Qt, a fake real-time audio device), and runs what a user would: open, encode, decode at
-K = 32, play for a few seconds, move the slider to K = 8, wait for the quality sweep,
+K = 8, play for a few seconds, move the slider to K = 32, wait for the quality sweep,
 zoom the views into the middle of the file, export the reconstruction, and finally open
 the file again and cancel while it is encoding. Prints one JSON line per phase (wall
 seconds, RSS now) and a summary: peak RSS (VmHWM) and the longest stall of the GUI event
@@ -131,7 +131,11 @@ def main() -> int:
         phase(f"decode K={w.k}", lambda: None, lambda: s.reconstruction(w.k) is not None)
         phase("play 5 s", w.toggle_play, lambda: w.player.position > 5 * s.codec_rate, 60)
         w.toggle_play()
-        phase("slider to K=8", lambda: w.set_k(8), lambda: s.reconstruction(8) is not None)
+        phase(
+            f"slider to K={k_all}",
+            lambda: w.set_k(k_all),
+            lambda: s.reconstruction(k_all) is not None and w.player.has_b(),
+        )
         ks = sweep_ks(k_all)
         phase("quality sweep", lambda: None, lambda: all(k in w._measured for k in ks))
         mid = s.duration / 2
