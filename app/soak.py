@@ -110,6 +110,7 @@ class SoakReport:
     sample_drift: int  # decoded - played - output backlog - skipped, in samples (target 0)
     late_callbacks: int
     dropped_frames: int
+    skipped_frames: int  # decoded frames skipped to bring the latency back after a stall
     compute_ms_avg: float
     compute_ms_max: float
     clock_overruns: int  # ticks the clock itself ran late by > one block (a loaded machine)
@@ -203,6 +204,7 @@ def soak(
             sample_drift=decoded - st.samples_out - engine._out.size - st.samples_skipped,
             late_callbacks=st.late,
             dropped_frames=st.dropped,
+            skipped_frames=st.skipped,
             compute_ms_avg=round(st.compute_ms_avg, 2),
             compute_ms_max=round(ms_max, 2),
             clock_overruns=overruns,
