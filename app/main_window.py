@@ -589,6 +589,7 @@ class MainWindow(QMainWindow):
         else:
             self.spectro.set_image("B", None, 0)
         self.b_btn.setEnabled(True)
+        self._update_gain()  # the whole decode's peak is known now
         self._after_decode(k)
 
     def _on_spectrogram(self, job: int, label: str, data) -> None:
@@ -732,6 +733,9 @@ class MainWindow(QMainWindow):
             self.gain_label.setToolTip("B plays unchanged until its loudness is measured")
             return
         peak = max(ch["peak_dbfs_est"] for ch in p["channels"])
+        if self.session is not None and self.k in self.session.peak_dbfs:
+            # the whole decode's peak: a long file's metrics see only excerpts of it
+            peak = self.session.peak_dbfs[self.k]
         gain, limited = loudness_match_gain(p["gain_db"], peak)
         self.player.gain_b = float(10 ** (gain / 20))
         self.gain_label.setText(f"B {gain:+.1f} dB" + (" (peak limit)" if limited else ""))

@@ -27,6 +27,7 @@ from codec.dsp import spectrogram_db
 from codec.errors import Cancelled, CodecError
 from codec.long_file import is_long as is_long_file
 from codec.long_file import read_resampled, write_resampled
+from codec.metrics import peak_dbfs
 from codec.pipeline import decode_signal, encode_signal
 from codec.session import CACHE_BYTES, Comparison
 
@@ -245,6 +246,7 @@ class CodecWorker(QObject):
                     return  # the slider moved on, not a user's cancel: its request follows
                 raise
             s.store(k, y)
+            s.peak_dbfs[k] = peak_dbfs(y)
             self.decoded.emit(job, k, y, time.perf_counter() - t)
             self._emit_spectrogram(job, f"B{k}", y)
 

@@ -222,7 +222,8 @@ def integrated_loudness(x: np.ndarray, sr: int) -> float:
 
 def peak_dbfs(x: np.ndarray) -> float:
     """Sample peak of x (any shape) in dBFS (full scale = 1.0); silence reads the floor."""
-    p = float(np.max(np.abs(x))) if np.size(x) else 0.0
+    # max and -min rather than abs: no temporary the size of x (a two-hour decode is 0.7 GB)
+    p = max(float(np.max(x)), -float(np.min(x))) if np.size(x) else 0.0
     return max(LOUDNESS["floor_dbfs"], 20 * math.log10(p)) if p > 0 else LOUDNESS["floor_dbfs"]
 
 

@@ -46,6 +46,10 @@ class Comparison:
     metrics: dict[int, list[dict]] = field(default_factory=dict)
     # codec.metrics.loudness_match_gain_db(x24, decode at K) per K, dB
     match_gain_db: dict[int, float] = field(default_factory=dict)
+    # sample peak (dBFS, all channels) of the whole decode per K, set when it is decoded: the
+    # loudness-match limiter needs the whole signal's peak, and metrics of a long file only
+    # see excerpts
+    peak_dbfs: dict[int, float] = field(default_factory=dict)
     stream_codes: np.ndarray | None = None  # [C, K, F] from the streaming encoder
     source_samples: int = 0  # T at source_rate when `source` is None
     cache_bytes: int = CACHE_BYTES  # budget for cached decodes
@@ -76,6 +80,7 @@ class Comparison:
         self._decoded.clear()
         self.metrics.clear()
         self.match_gain_db.clear()
+        self.peak_dbfs.clear()
         self.stream_codes = None
 
     def reconstruction(self, k: int) -> np.ndarray | None:

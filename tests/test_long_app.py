@@ -119,3 +119,19 @@ def test_long_export_and_streaming_check(qtbot, long_window, tmp_path):
     r = long_window.stream_result
     assert r.code_match == 1.0 and r.max_diff < 1e-4
     assert r.frames == int(3.0 * 12.5) and "on the first 3.0 s" in long_window.stream_label.text()
+
+
+def test_loudness_match_limits_with_the_whole_decodes_peak(qtbot, long_window, tmp_path):
+    """A long file's metrics see excerpts; the limiter must use the peak of the whole decode."""
+    from app.player import loudness_match_gain
+
+    src = tmp_path / "long.wav"
+    write_tone(src, seconds=8.0, sr=24_000, channels=1)
+    open_and_code(qtbot, long_window, src)
+    k, s = long_window.k, long_window.session
+    qtbot.waitUntil(lambda: k in long_window._measured, timeout=60_000)
+    y = s.reconstruction(k)
+    assert s.peak_dbfs[k] == pytest.approx(20 * np.log10(np.abs(y).max()), abs=1e-4)
+    long_window.match_btn.setChecked(True)
+    gain, _ = loudness_match_gain(long_window._measured[k]["gain_db"], s.peak_dbfs[k])
+    assert long_window.player.gain_b == pytest.approx(10 ** (gain / 20))
