@@ -277,6 +277,17 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return np.ascontiguousarray(y.T, dtype=np.float32)
 
 
+def write_format(path: Path) -> tuple[str, str]:
+    """(libsndfile format, subtype) for writing `path` by its suffix (WRITE_FORMATS);
+    AudioError for any other suffix."""
+    fmt = WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise AudioError(
+            f"cannot write {path.suffix or 'files without an extension'}: use .wav or .flac"
+        )
+    return fmt
+
+
 def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) -> Path:
     """Write [C, T] float32 to WAV (float) or FLAC (24-bit), atomically.
 
@@ -285,11 +296,7 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) 
     no temporary behind (see codec.atomic).
     """
     p = Path(path)
-    fmt = WRITE_FORMATS.get(p.suffix.lower())
-    if fmt is None:
-        raise AudioError(
-            f"cannot write {p.suffix or 'files without an extension'}: use .wav or .flac"
-        )
+    fmt = write_format(p)
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[None]

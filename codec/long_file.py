@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +30,10 @@ from .audio import (
     MIN_RATE,
     TRUNCATION_SLACK,
     TRUNCATION_SLACK_FRACTION,
-    WRITE_FORMATS,
     _check_readable,
     decode_error,
     refuse_truncated_riff,
+    write_format,
 )
 from .errors import AudioError, Cancelled
 from .mimi_codec import BATCH_CHUNK_FRAMES, CancelCheck, MimiCodec, Progress
@@ -311,6 +312,21 @@ class _Writer:
         self.tail = self.tail[:0]
 
 
+@contextmanager
+def _open_output(
+    dst: Path, fmt: tuple[str, str], sample_rate: int, channels: int
+) -> Iterator[_Writer]:
+    """A _Writer on a temporary file that is renamed onto dst only if the block ends
+    without an exception (codec.atomic); FLAC output is clipped to +-1."""
+    with (
+        atomic_write(dst) as tmp,
+        sf.SoundFile(
+            str(tmp), "w", samplerate=sample_rate, channels=channels, format=fmt[0], subtype=fmt[1]
+        ) as snd,
+    ):
+        yield _Writer(snd, clip=fmt[0] == "FLAC")
+
+
 def stream_roundtrip(
     codec: MimiCodec,
     src: str | os.PathLike,
@@ -326,11 +342,7 @@ def stream_roundtrip(
     when complete; a cancel (Cancelled), Ctrl-C or error leaves no file and no temporary.
     """
     src_p, dst_p = Path(src), Path(dst)
-    fmt = WRITE_FORMATS.get(dst_p.suffix.lower())
-    if fmt is None:
-        raise AudioError(
-            f"cannot write {dst_p.suffix or 'files without an extension'}: use .wav or .flac"
-        )
+    fmt = write_format(dst_p)
     k = num_codebooks or codec.num_codebooks
     infos: list[StreamInfo] = []
     dec = ChunkDecoder(codec)
@@ -340,18 +352,7 @@ def stream_roundtrip(
         assert first is not None and infos
         info = infos[0]
         back = _Resampler(codec.sample_rate, info.sample_rate, info.channels)
-        with (
-            atomic_write(dst_p) as tmp,
-            sf.SoundFile(
-                str(tmp),
-                "w",
-                samplerate=info.sample_rate,
-                channels=info.channels,
-                format=fmt[0],
-                subtype=fmt[1],
-            ) as snd,
-        ):
-            out = _Writer(snd, clip=fmt[0] == "FLAC")
+        with _open_output(dst_p, fmt, info.sample_rate, info.channels) as out:
             decoded = 0  # 24 kHz samples decoded so far
             item: torch.Tensor | None = first
             while item is not None:
@@ -448,26 +449,11 @@ def write_resampled(
     twice. Atomic: dst appears only when complete (Cancelled and errors leave nothing).
     """
     dst_p = Path(dst)
-    fmt = WRITE_FORMATS.get(dst_p.suffix.lower())
-    if fmt is None:
-        raise AudioError(
-            f"cannot write {dst_p.suffix or 'files without an extension'}: use .wav or .flac"
-        )
+    fmt = write_format(dst_p)
     channels, total = y.shape
     back = _Resampler(rate, sample_rate, channels)
     try:
-        with (
-            atomic_write(dst_p) as tmp,
-            sf.SoundFile(
-                str(tmp),
-                "w",
-                samplerate=sample_rate,
-                channels=channels,
-                format=fmt[0],
-                subtype=fmt[1],
-            ) as snd,
-        ):
-            out = _Writer(snd, clip=fmt[0] == "FLAC")
+        with _open_output(dst_p, fmt, sample_rate, channels) as out:
             for s in range(0, total, BLOCK_FRAMES):
                 if cancel is not None and cancel():
                     raise Cancelled("export cancelled")

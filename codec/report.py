@@ -21,7 +21,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -327,20 +326,6 @@ def check_ks(ks: Sequence[int] | None, num_codebooks: int) -> list[int]:
     return sorted(set(ks))
 
 
-@dataclass
-class _SourceInfo:
-    """What the report needs of a long input that was read without being held."""
-
-    sample_rate: int
-    channels: int
-    num_samples: int
-    warnings: list[str]
-
-    @property
-    def duration(self) -> float:
-        return self.num_samples / self.sample_rate
-
-
 def make_report(
     input_path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -377,8 +362,9 @@ def make_report(
     rate = codec.sample_rate
     if audio is None and is_long(src, LONG_INPUT_S):
         # read block by block straight to the codec rate: the source is never held whole
-        x24, info = read_resampled(src, rate, progress=prog("read"))
-        audio = _SourceInfo(info.sample_rate, info.channels, info.num_samples, info.warnings)
+        # its StreamInfo has what the report reads of an Audio: rate, channels, length,
+        # duration and warnings
+        x24, audio = read_resampled(src, rate, progress=prog("read"))
     else:
         audio = audio if audio is not None else load_audio(src)
         x24 = to_codec_rate(codec, audio.samples, audio.sample_rate)
