@@ -29,6 +29,9 @@ def make_app():
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Mimi Explorer")
     app.setOrganizationName("mimi-explorer")
+    from .gui_gc import install
+
+    install(app)  # Qt objects are only ever garbage-collected on this thread
     return app
 
 

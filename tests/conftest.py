@@ -9,10 +9,31 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+import gc
+
 import pytest
 import torch
 
 torch.set_num_threads(2)
+
+# The app collects cyclic garbage on the GUI thread only (app/gui_gc.py): a collection in
+# the codec worker that frees a closed window's Qt objects deadlocks against the GUI
+# thread (seen in this suite). The tests follow the same rule from the start, whether or
+# not a test creates the app: no automatic collection, and a full one on the main thread
+# after every test (the windows a test closed are deleted by Qt first).
+gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_main_thread():
+    yield
+    try:
+        from PySide6.QtCore import QCoreApplication, QEvent
+    except ImportError:
+        QCoreApplication = None
+    if QCoreApplication is not None and QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
