@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
+from .app_window import make_window, open_and_code
 from .fake_audio import FakeBackend
 from .helpers import write_tone
 
@@ -15,29 +16,9 @@ pytest.importorskip("pytestqt")
 @pytest.fixture()
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    from app.launch import make_app
-
-    make_app()
-    from app.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    backend = FakeBackend()
-    w = MainWindow(backend=backend, model_source="random:mimi", settings=settings)
-    w.backend_fake = backend
-    qtbot.addWidget(w)
-    w.resize(1280, 860)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
+    w = make_window(qtbot, tmp_path, model_source="random:mimi", size=(1280, 860))
     yield w
     w.close()
-
-
-def open_and_code(qtbot, w, path) -> None:
-    w.open_path(str(path))
-    qtbot.waitUntil(lambda: w.session is not None and w.session.codes is not None, timeout=120_000)
-    qtbot.waitUntil(
-        lambda: w.session.reconstruction(w.k) is not None and w.player.has_b(), timeout=120_000
-    )
 
 
 def test_open_file_encodes_and_shows_views(qtbot, window, tmp_path):

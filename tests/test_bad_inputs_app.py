@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QSettings
 
-from .fake_audio import FakeBackend
+from .app_window import make_window, open_and_code
 from .helpers import write_tone
 from .test_bad_inputs import BAD, tone
 
@@ -18,31 +17,9 @@ pytest.importorskip("pytestqt")
 @pytest.fixture()
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    from app.launch import make_app
-
-    make_app()
-    from app.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(backend=FakeBackend(), model_source="random:tiny", settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
+    w = make_window(qtbot, tmp_path)
     yield w
     w.close()
-
-
-def open_and_code(qtbot, w, path) -> None:
-    w.open_path(str(path))
-    qtbot.waitUntil(
-        lambda: (
-            w.session is not None
-            and w.session.name == path.name  # this file's session, not the previous one
-            and w.session.codes is not None
-        ),
-        timeout=60_000,
-    )
-    qtbot.waitUntil(lambda: w.session.reconstruction(w.k) is not None, timeout=60_000)
 
 
 def test_each_bad_file_shows_a_message_and_the_app_keeps_working(qtbot, window, tmp_path):

@@ -7,39 +7,17 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
+from .app_window import make_window, open_and_code
 from .fake_audio import FakeBackend
 from .helpers import speechlike, write_tone
 
 pytest.importorskip("pytestqt")
 
 
-def make_window(qtbot, tmp_path, backend: FakeBackend):
-    from app.launch import make_app
-
-    make_app()
-    from app.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(backend=backend, model_source="random:tiny", settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
-    return w
-
-
 @pytest.fixture()
 def data_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-
-
-def open_and_code(qtbot, w, path) -> None:
-    w.open_path(str(path))
-    qtbot.waitUntil(
-        lambda: w.session is not None and w.session.name == path.name and w.views_ready(),
-        timeout=60_000,
-    )
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ from codec.metrics import channel_metrics
 from codec.pipeline import decode_signal
 
 from . import test_bad_inputs_app as shared
+from .app_window import open_and_code
 from .helpers import write_tone
-from .test_bad_inputs_app import open_and_code
 
 pytest.importorskip("pytestqt")
 

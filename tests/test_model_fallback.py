@@ -8,10 +8,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QSettings
 from safetensors.torch import save_file
 
-from .fake_audio import FakeBackend
+from .app_window import make_window, open_and_code
 from .helpers import write_tone
 
 pytest.importorskip("pytestqt")
@@ -52,26 +51,9 @@ CASES = {
 @pytest.fixture()
 def win(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    from app.launch import make_app
-
-    make_app()
-    from app.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(backend=FakeBackend(), model_source="random:tiny", settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
+    w = make_window(qtbot, tmp_path)
     yield w
     w.close()
-
-
-def open_and_code(qtbot, w, path) -> None:
-    w.open_path(str(path))
-    qtbot.waitUntil(
-        lambda: w.session is not None and w.session.name == path.name and w.views_ready(),
-        timeout=60_000,
-    )
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
-from .fake_audio import FakeBackend
+from .app_window import make_window, open_and_code
 from .helpers import write_tone
 
 pytest.importorskip("pytestqt")
@@ -19,27 +19,9 @@ pytest.importorskip("pytestqt")
 @pytest.fixture()
 def win(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    from app.launch import make_app
-
-    make_app()
-    from app.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    backend = FakeBackend()
-    w = MainWindow(backend=backend, model_source="random:tiny", settings=settings)
-    w.backend_fake = backend
-    qtbot.addWidget(w)
-    w.resize(1400, 950)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
+    w = make_window(qtbot, tmp_path, size=(1400, 950))
     yield w
     w.close()
-
-
-def open_and_code(qtbot, w, path) -> None:
-    w.open_path(str(path))
-    qtbot.waitUntil(lambda: w.session is not None and w.session.codes is not None, timeout=60_000)
-    qtbot.waitUntil(lambda: w.session.reconstruction(w.k) is not None, timeout=60_000)
 
 
 def own_decode(codec, codes: np.ndarray, k: int, n: int) -> np.ndarray:

@@ -15,26 +15,11 @@ import pytest
 import torch
 from PySide6.QtCore import QSettings
 
+from .app_window import make_window
 from .fake_audio import FakeBackend
 from .helpers import write_tone
 
 pytest.importorskip("pytestqt")
-
-
-def make_window(qtbot, tmp_path, backend: FakeBackend | None = None):
-    from app.launch import make_app
-
-    make_app()
-    from app.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    backend = backend or FakeBackend()
-    w = MainWindow(backend=backend, model_source="random:tiny", settings=settings)
-    w.backend_fake = backend
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
-    return w
 
 
 @pytest.fixture()
