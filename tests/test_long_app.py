@@ -135,3 +135,47 @@ def test_loudness_match_limits_with_the_whole_decodes_peak(qtbot, long_window, t
     long_window.match_btn.setChecked(True)
     gain, _ = loudness_match_gain(long_window._measured[k]["gain_db"], s.peak_dbfs[k])
     assert long_window.player.gain_b == pytest.approx(10 ** (gain / 20))
+
+
+def test_waveform_envelopes_are_built_off_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
+    """Opening and decoding build the waveform's peak pyramids in the worker (0.3 s per
+    channel for two hours); the GUI thread only picks them up."""
+    import threading
+
+    from app import lod
+
+    built: list[tuple[int, int]] = []  # (thread ident, samples) of every pyramid with levels
+    real_init = lod.PeakPyramid.__init__
+
+    def spy(self, y, *a, **k):
+        if len(y) > lod.RAW_MAX:
+            built.append((threading.get_ident(), len(y)))
+        real_init(self, y, *a, **k)
+
+    monkeypatch.setattr(lod.PeakPyramid, "__init__", spy)
+    src = tmp_path / "long.wav"
+    write_tone(src, seconds=8.0, sr=24_000, channels=2)
+    open_and_code(qtbot, window, src)
+    k0 = window.k
+    assert k0 != 5
+    window.set_k(5)  # a second decode
+    qtbot.waitUntil(window.views_ready, timeout=60_000)
+    gui = threading.get_ident()
+    assert len(built) >= 3 * 2  # original, K = 32, K = 5; two channels each
+    assert all(ident != gui for ident, _ in built), "a pyramid was built on the GUI thread"
+    wave = window.waveform
+    for c in range(2):  # what is drawn is built on the signals the views hold
+        assert wave.pyramids[c]["original"].y is not None
+        np.testing.assert_array_equal(wave.pyramids[c]["original"].y, window.session.x24[c])
+        np.testing.assert_array_equal(
+            wave.pyramids[c]["reconstruction"].y, window.session.reconstruction(5)[c]
+        )
+    # back to the first K, still cached: its envelopes are reused, nothing is built anywhere
+    assert k0 in window.session.cached_ks()
+    n = len(built)
+    window.set_k(k0)
+    qtbot.waitUntil(window.views_ready, timeout=60_000)
+    assert len(built) == n
+    np.testing.assert_array_equal(
+        wave.pyramids[0]["reconstruction"].y, window.session.reconstruction(k0)[0]
+    )
