@@ -10,6 +10,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import gc
+import sys
 
 import pytest
 import torch
@@ -27,12 +28,9 @@ gc.disable()
 @pytest.fixture(autouse=True)
 def _collect_on_main_thread():
     yield
-    try:
-        from PySide6.QtCore import QCoreApplication, QEvent
-    except ImportError:
-        QCoreApplication = None
-    if QCoreApplication is not None and QCoreApplication.instance() is not None:
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qt = sys.modules.get("PySide6.QtCore")  # only where a test used Qt: never import it here
+    if qt is not None and qt.QCoreApplication.instance() is not None:
+        qt.QCoreApplication.sendPostedEvents(None, qt.QEvent.Type.DeferredDelete)
     gc.collect()
 
 
