@@ -1,8 +1,8 @@
-"""Mimi codec library: model, weights, audio I/O. No Qt and no sounddevice here."""
+"""Mimi codec library: the model, weights, audio I/O, analysis, sessions, reports, training
+and the command line. No Qt and no sounddevice here."""
 
-from .config import CodecConfig
 from .errors import AudioError, Cancelled, CodecError, WeightsError
-from .mimi_codec import MimiCodec, StreamDecoder, StreamEncoder
+from .model import CodecConfig, CodecInfo, MimiCodec, StreamDecoder, StreamEncoder
 from .weights import HUB_REPO, HUB_REVISION, load_codec, save_codec
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "Cancelled",
     "CodecConfig",
     "CodecError",
+    "CodecInfo",
     "MimiCodec",
     "StreamDecoder",
     "StreamEncoder",

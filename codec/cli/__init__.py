@@ -1,0 +1,5 @@
+"""The command line (`main.py COMMAND`)."""
+
+from .main import COMMANDS, PROG, build_parser, run
+
+__all__ = ["COMMANDS", "PROG", "build_parser", "run"]

@@ -1,0 +1,201 @@
+"""Causal convolutions with explicit streaming state (docs/mimi.md, "Padding" and "Streaming";
+moshi `modules/conv.py`).
+
+The module trees mirror Kyutai's checkpoint names (`<layer>.conv.conv.weight`), so native
+weight files load as they are: the middle level stands for the weight-norm wrapper of the
+reference code, whose weights come already folded.
+
+Streaming convention: a module's `forward(x, state)` takes a state object made by
+`init_state()`. With `state=None` the call is a whole batch-mode pass. A batch pass and a
+sequence of streaming calls over the same input give the same output.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+SMALL_STEPS = 16  # up to this many output steps, convs use the matmul path below
+
+
+class _Norm(nn.Module):
+    """The reference code's weight-norm level; here only a holder for the layer."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.conv = layer
+
+
+class _NormTr(nn.Module):
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.convtr = layer
+
+
+class ConvState:
+    """The last `pad` inputs of a causal conv: `prev` [B, C_in, pad], None before the first call."""
+
+    __slots__ = ("prev",)
+
+    def __init__(self) -> None:
+        self.prev: torch.Tensor | None = None
+
+
+class CausalConv1d(nn.Module):
+    """Left-padded Conv1d. Input [B, C_in, L] -> output [B, C_out, ceil(L / stride)].
+
+    Padding is zeros, or copies of the first sample with `pad_mode="replicate"`. When L is
+    not a multiple of the stride, the input is also right-padded to the next multiple (zeros,
+    or the last sample when replicating), as Kyutai's first release, `transformers` and the
+    Rust code do. In streaming use every chunk is a multiple of the stride, except perhaps
+    the final one, so the same rule serves both modes.
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel_size: int,
+        stride: int = 1,
+        dilation: int = 1,
+        groups: int = 1,
+        bias: bool = True,
+        pad_mode: str = "constant",
+    ) -> None:
+        super().__init__()
+        self.conv = _Norm(
+            nn.Conv1d(
+                in_ch, out_ch, kernel_size, stride, dilation=dilation, groups=groups, bias=bias
+            )
+        )
+        self.stride = stride
+        self.pad = (kernel_size - 1) * dilation + 1 - stride
+        if self.pad < 0:
+            raise ValueError("kernel shorter than stride is not supported")
+        if pad_mode not in ("constant", "replicate"):
+            raise ValueError(f"bad pad_mode {pad_mode!r}")
+        self.replicate = pad_mode == "replicate"
+
+    def init_state(self) -> ConvState:
+        return ConvState()
+
+    def forward(self, x: torch.Tensor, state: ConvState | None = None) -> torch.Tensor:
+        layer: nn.Conv1d = self.conv.conv
+        prev = None if state is None else state.prev
+        if prev is None and self.pad:
+            if self.replicate:
+                prev = x[..., :1].expand(-1, -1, self.pad)
+            else:
+                prev = x.new_zeros(x.shape[0], x.shape[1], self.pad)
+        if self.pad:
+            x = torch.cat([prev, x], dim=-1)
+        if state is not None and self.pad:
+            state.prev = x[..., -self.pad :].clone()  # not a view: frees the chunk
+        extra = -(x.shape[-1] - self.pad) % self.stride
+        if extra:
+            if self.replicate:
+                x = torch.cat([x, x[..., -1:].expand(-1, -1, extra)], dim=-1)
+            else:
+                x = F.pad(x, (0, extra))
+        return self._conv(x, layer)
+
+    def _conv(self, x: torch.Tensor, layer: nn.Conv1d) -> torch.Tensor:
+        """The unpadded conv. With few output steps (streaming) it is one matmul.
+
+        Streaming calls on deep layers have 2-16 output steps and large weights, where
+        torch's conv takes a slow path; as a matmul on im2col columns the weight is read
+        once, at memory speed.
+        """
+        b, c_in, length = x.shape
+        k, d = layer.kernel_size[0], layer.dilation[0]
+        l_out = (length - (k - 1) * d - 1) // self.stride + 1
+        if l_out > SMALL_STEPS or layer.groups != 1 or torch.is_grad_enabled():
+            return layer(x)
+        span = (l_out - 1) * self.stride + 1
+        cols = torch.stack(
+            [x[..., j * d : j * d + span : self.stride] for j in range(k)], dim=-1
+        )  # [B, C_in, L_out, k]
+        cols = cols.permute(0, 2, 1, 3).reshape(b * l_out, c_in * k)
+        y = F.linear(cols, layer.weight.view(layer.out_channels, c_in * k), layer.bias)
+        return y.view(b, l_out, -1).transpose(1, 2)
+
+
+class ConvTrState:
+    """Overlap-add tail of a conv-transpose: `partial` [B, C_out, K - S] (bias removed)."""
+
+    __slots__ = ("partial",)
+
+    def __init__(self) -> None:
+        self.partial: torch.Tensor | None = None
+
+
+class CausalConvTranspose1d(nn.Module):
+    """ConvTranspose1d with kernel K, stride S that keeps the first L·S outputs.
+
+    Input [B, C_in, L] -> output [B, C_out, L·S]. In streaming the K - S samples past the
+    end are kept (minus the bias) and added to the start of the next chunk's output.
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel_size: int,
+        stride: int,
+        groups: int = 1,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.convtr = _NormTr(
+            nn.ConvTranspose1d(in_ch, out_ch, kernel_size, stride, groups=groups, bias=bias)
+        )
+        self.stride = stride
+        self.tail = kernel_size - stride
+        if self.tail < 0:
+            raise ValueError("kernel shorter than stride is not supported")
+
+    def init_state(self) -> ConvTrState:
+        return ConvTrState()
+
+    def forward(self, x: torch.Tensor, state: ConvTrState | None = None) -> torch.Tensor:
+        layer: nn.ConvTranspose1d = self.convtr.convtr
+        n = x.shape[-1] * self.stride
+        y = self._overlap_add(x, layer) if self.tail == self.stride else layer(x)
+        if state is None or not self.tail:
+            return y[..., :n]
+        if state.partial is not None:
+            y[..., : self.tail] += state.partial
+        tail = y[..., n:]
+        tail = tail - layer.bias[:, None] if layer.bias is not None else tail.clone()
+        state.partial = tail
+        return y[..., :n]
+
+    def _overlap_add(self, x: torch.Tensor, layer: nn.ConvTranspose1d) -> torch.Tensor:
+        """conv_transpose1d for kernel = 2 x stride as one matmul plus one shifted add.
+
+        torch's CPU conv-transpose takes a slow generic path; here each input step t
+        yields 2S outputs: the first S land on [tS, tS+S), the second S on [tS+S, tS+2S).
+        Returns [B, C_out, (L + 1) S] like F.conv_transpose1d.
+        """
+        b, c_in, length = x.shape
+        s, w = self.stride, layer.weight  # w [C_in, C_out / groups, 2S]
+        if layer.groups == 1:
+            c_out = w.shape[1]
+            wm = w.reshape(c_in, c_out * 2 * s)
+            frames = (x.transpose(1, 2) @ wm).view(b, length, c_out, 2, s)
+            frames = frames.permute(0, 2, 1, 3, 4)
+        elif layer.groups == c_in and w.shape[1] == 1:
+            c_out = c_in
+            frames = x[..., None] * w.view(1, c_in, 1, 2 * s)
+            frames = frames.view(b, c_out, length, 2, s)
+        else:
+            return layer(x)
+        # frames [B, C_out, L, 2, S]
+        y = x.new_zeros(b, c_out, length + 1, s)
+        y[:, :, :length] = frames[:, :, :, 0]
+        y[:, :, 1:] += frames[:, :, :, 1]
+        y = y.view(b, c_out, (length + 1) * s)
+        if layer.bias is not None:
+            y = y + layer.bias[:, None]
+        return y

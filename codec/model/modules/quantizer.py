@@ -1,0 +1,139 @@
+"""Split residual vector quantizer (docs/mimi.md, "The split quantizer";
+moshi `quantization/vq.py`).
+
+Two parallel groups see the same latent: `rvq_first` (the semantic codebook(s)) and
+`rvq_rest` (acoustic residual levels). Each has its own 1x1 input and output projection.
+Codes are [B, K, F] int64 with the semantic code(s) first; any prefix K >= 1 decodes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import CodecConfig
+
+EPS = 1e-5
+
+
+class Codebook(nn.Module):
+    """EMA-style codebook storage: codebook = embedding_sum / clamp(cluster_usage, EPS)."""
+
+    def __init__(self, size: int, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("_initialized", torch.zeros(1))
+        self.register_buffer("cluster_usage", torch.ones(size))
+        self.register_buffer("embedding_sum", torch.zeros(size, dim))
+
+    def embeddings(self) -> torch.Tensor:
+        """[size, dim]."""
+        return self.embedding_sum / self.cluster_usage.clamp(min=EPS)[:, None]
+
+
+class _CodebookHolder(nn.Module):
+    def __init__(self, size: int, dim: int) -> None:
+        super().__init__()
+        self._codebook = Codebook(size, dim)
+
+
+class _Levels(nn.Module):
+    def __init__(self, n: int, size: int, dim: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(_CodebookHolder(size, dim) for _ in range(n))
+
+
+def nearest(x: torch.Tensor, table_t: torch.Tensor, sq_norms: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest codebook entry (Euclidean). x [N, d], table_t [d, S] -> [N].
+
+    argmin_j |x - c_j|^2 = argmin_j (|c_j|^2 - 2 x.c_j): the expansion `torch.cdist` uses
+    for large inputs, with |c_j|^2 (`sq_norms` [S]) computed once instead of per call, and
+    the table stored transposed, which MKL reads fastest when N is a single frame.
+    """
+    return torch.addmm(sq_norms[None], x, table_t, alpha=-2.0).argmin(dim=1)
+
+
+class ResidualVQ(nn.Module):
+    """One group: projections 512->256->512 (Mimi sizes) around `n` residual levels."""
+
+    def __init__(self, n: int, dim: int, codebook_dim: int, size: int) -> None:
+        super().__init__()
+        self.n = n
+        self.input_proj = nn.Conv1d(dim, codebook_dim, 1, bias=False)
+        self.output_proj = nn.Conv1d(codebook_dim, dim, 1, bias=False)
+        self.vq = _Levels(n, size, codebook_dim)
+        self._tables: torch.Tensor | None = None
+        self._tables_t: torch.Tensor | None = None
+        self._norms: torch.Tensor | None = None
+
+    def tables(self) -> torch.Tensor:
+        """All codebooks [n, size, codebook_dim], computed once after loading (see refresh)."""
+        if self._tables is None or self.training:
+            tables = torch.stack([lv._codebook.embeddings() for lv in self.vq.layers])
+            if self.training:
+                return tables
+            self._tables = tables
+            self._tables_t = tables.transpose(1, 2).contiguous()
+            self._norms = (tables * tables).sum(-1)
+        return self._tables
+
+    def refresh(self) -> None:
+        """Forget the cached tables; call after the buffers change (loading, training)."""
+        self._tables = None
+        self._tables_t = None
+        self._norms = None
+
+    def encode(self, z: torch.Tensor, n: int) -> torch.Tensor:
+        """z [B, dim, F] -> codes [B, n, F] for the first n levels."""
+        b, _, f = z.shape
+        r = self.input_proj(z).transpose(1, 2).reshape(b * f, -1)
+        tables = self.tables()
+        if self.training or self._tables_t is None or self._norms is None:
+            tables_t, norms = tables.transpose(1, 2), (tables * tables).sum(-1)
+        else:
+            tables_t, norms = self._tables_t, self._norms
+        codes = []
+        for q in range(n):
+            idx = nearest(r, tables_t[q], norms[q])
+            codes.append(idx)
+            if q + 1 < n:
+                r = r - tables[q][idx]
+        return torch.stack(codes, 0).view(n, b, f).transpose(0, 1)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes [B, n, F] (n <= levels) -> [B, dim, F]."""
+        tables = self.tables()
+        e = tables[0][codes[:, 0]]
+        for q in range(1, codes.shape[1]):
+            e = e + tables[q][codes[:, q]]
+        return self.output_proj(e.transpose(1, 2))
+
+
+class SplitResidualVQ(nn.Module):
+    """Semantic group (`rvq_first`) and acoustic group (`rvq_rest`) on the same latent."""
+
+    def __init__(self, cfg: CodecConfig) -> None:
+        super().__init__()
+        self.n_q = cfg.n_q
+        self.n_sem = cfg.n_q_semantic
+        args = (cfg.dimension, cfg.codebook_dim, cfg.codebook_size)
+        self.rvq_first = ResidualVQ(cfg.n_q_semantic, *args)
+        self.rvq_rest = ResidualVQ(cfg.n_q - cfg.n_q_semantic, *args)
+
+    def refresh(self) -> None:
+        self.rvq_first.refresh()
+        self.rvq_rest.refresh()
+
+    def encode(self, z: torch.Tensor, n: int | None = None) -> torch.Tensor:
+        """z [B, dim, F] -> codes [B, n, F] int64 (n defaults to all levels)."""
+        n = self.n_q if n is None else n
+        codes = self.rvq_first.encode(z, min(n, self.n_sem))
+        if n > self.n_sem:
+            codes = torch.cat([codes, self.rvq_rest.encode(z, n - self.n_sem)], dim=1)
+        return codes
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes [B, K, F], 1 <= K <= n_q -> latent [B, dim, F]. Missing levels are left out."""
+        out = self.rvq_first.decode(codes[:, : self.n_sem])
+        if codes.shape[1] > self.n_sem:
+            out = out + self.rvq_rest.decode(codes[:, self.n_sem :])
+        return out

@@ -1,0 +1,330 @@
+"""The stages every front end shares: open -> encode -> decode(K) -> measure(K) -> export.
+
+The codec worker (the window), the command line and `report` call these and nothing else
+to code audio, so the three cannot drift apart. Signals are float32 [C, T], each channel
+coded separately (channels ride in the batch dimension); codes are int64 [C, K, F].
+
+Two shapes of the same stages:
+  * in memory, on a `Comparison` (the window and the report hold the signal to draw and
+    measure it): `open_file`, `encode`, `decode`, `measure`, `export`;
+  * file to file, block by block in bounded memory whatever the length (the command line):
+    `encode_file`, `roundtrip_file`, `decode_to_file`.
+Both read through the one reader and code through the one chunk runner, with the same
+chunk edges, so they give the same samples (tested).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..analysis import excerpts
+from ..analysis.metrics import channel_metrics, loudness_match_gain_db, peak_dbfs
+from ..audio.reader import SourceInfo, SourceReader, read_resampled
+from ..audio.resample import StreamResampler
+from ..audio.write import open_output, write_format, write_resampled
+from ..errors import Cancelled
+from ..model.codec import MimiCodec
+from ..model.runner import DecoderRunner, EncoderRunner, as_tensor
+from .comparison import Comparison, Measurement
+from .policy import DEFAULT_POLICY, LongFilePolicy
+
+Progress = Callable[[int, int], None]  # (done, total)
+CancelCheck = Callable[[], bool]
+
+
+def _check(cancel: CancelCheck | None, what: str) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled(f"{what} cancelled")
+
+
+# ---- in memory: a Comparison ----------------------------------------------------------------
+def open_file(
+    path: str | os.PathLike,
+    rate: int,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+    policy: LongFilePolicy = DEFAULT_POLICY,
+) -> Comparison:
+    """Read a file of any length to `rate` Hz, block by block (the source is never held)."""
+    x, info = read_resampled(path, rate, progress, cancel)
+    return Comparison(
+        name=Path(path).name,
+        x24=x,
+        codec_rate=rate,
+        source_rate=info.sample_rate,
+        source_samples=info.num_samples,
+        path=Path(path),
+        warnings=info.warnings,
+        cache_bytes=policy.cache_budget(x.nbytes, x.shape[1], rate),
+    )
+
+
+def encode_signal(
+    codec: MimiCodec,
+    x: np.ndarray,
+    num_codebooks: int | None = None,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> torch.Tensor:
+    """x [C, T] at the codec rate -> codes [C, K, ceil(T / frame_size)] (CPU, int64)."""
+    xt = as_tensor(np.asarray(x, np.float32), torch.float32)[:, None, :]
+    return codec.encode(xt, num_codebooks, progress=progress, cancel=cancel).cpu()
+
+
+def decode_signal(
+    codec: MimiCodec,
+    codes: torch.Tensor | np.ndarray,
+    num_samples: int | None = None,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> np.ndarray:
+    """codes [C, K, F] -> [C, T] float32 at the codec rate, trimmed to num_samples if given.
+
+    The runner's chunks are written straight into the result, so a long decode is held
+    once rather than as chunks plus their concatenation.
+    """
+    c = codec.check_codes(codes)
+    frames, fs = c.shape[-1], codec.frame_size
+    total = frames * fs if num_samples is None else min(num_samples, frames * fs)
+    out = np.empty((c.shape[0], total), np.float32)
+    runner = DecoderRunner(codec.model)
+    for f in range(0, frames, runner.chunk):
+        _check(cancel, "decoding")
+        y = runner.push(c[..., f : f + runner.chunk])[:, 0].numpy()
+        n = min(y.shape[1], total - f * fs)
+        if n > 0:
+            out[:, f * fs : f * fs + n] = y[:, :n]
+        if progress is not None:
+            progress(runner.frames, frames)
+    return out
+
+
+def encode(
+    codec: MimiCodec,
+    comparison: Comparison,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> np.ndarray:
+    """Code the comparison's signal with every codebook; its codes are replaced."""
+    codes = encode_signal(codec, comparison.x24, None, progress, cancel).numpy()
+    comparison.set_codes(codes, codec.description)
+    return codes
+
+
+def decode(
+    codec: MimiCodec,
+    comparison: Comparison,
+    k: int,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+    keep: bool = True,
+) -> np.ndarray:
+    """The decode at K codebooks [C, T], from the cache or decoded now (and cached, with its
+    peak, when keep=True; keep=False caches it only where it fits without evicting)."""
+    cached = comparison.reconstruction(k)
+    if cached is not None:
+        return cached
+    codes, gen = comparison.codes, comparison.generation
+    if codes is None:
+        raise ValueError("nothing is encoded yet")
+    y = decode_signal(
+        codec, as_tensor(codes[:, :k], torch.int64), comparison.num_samples, progress, cancel
+    )
+    if keep:
+        comparison.set_peak(k, peak_dbfs(y), gen)
+    comparison.store(k, y, evict=keep, generation=gen)
+    return y
+
+
+def measurement_inputs(
+    codec: MimiCodec,
+    comparison: Comparison,
+    k: int,
+    policy: LongFilePolicy = DEFAULT_POLICY,
+    cancel: CancelCheck | None = None,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """(reference, decode, scope): what `measure_pair` compares for K.
+
+    A short signal: all of it, decoded in full (cached where it fits without evicting). A
+    long one: the policy's excerpts, from the cached full decode when there is one, else
+    each decoded on its own after a warm-up (codec.analysis.excerpts).
+    """
+    codes = comparison.codes
+    if codes is None:
+        raise ValueError("nothing is encoded yet")
+    frames, fs = codes.shape[-1], codec.frame_size
+    ranges = policy.metric_ranges(
+        frames, codec.frame_rate, comparison.num_samples, comparison.codec_rate
+    )
+    scope = excerpts.describe(ranges, frames, codec.frame_rate)
+    if not scope:
+        return comparison.x24, decode(codec, comparison, k, cancel=cancel, keep=False), ""
+    ref = excerpts.take(comparison.x24, ranges, fs)
+    full = comparison.reconstruction(k)
+    if full is not None:
+        return ref, excerpts.take(full, ranges, fs), scope
+    est = excerpts.decode(
+        codec, codes[:, :k], ranges, comparison.num_samples, policy.warmup_s, cancel
+    )
+    return ref, est, scope
+
+
+def measure_pair(
+    k: int,
+    ref: np.ndarray,
+    est: np.ndarray,
+    rate: int,
+    scope: str = "",
+    cancel: CancelCheck | None = None,
+) -> Measurement:
+    """Every metric of est [C, T] against ref [C, T] at `rate` Hz, channel by channel."""
+    channels = []
+    for c in range(ref.shape[0]):
+        _check(cancel, "measuring")
+        channels.append(channel_metrics(ref[c], est[c], rate))
+    return Measurement.of(k, channels, loudness_match_gain_db(ref, est, rate), scope)
+
+
+def measure(
+    codec: MimiCodec,
+    comparison: Comparison,
+    k: int,
+    policy: LongFilePolicy = DEFAULT_POLICY,
+    cancel: CancelCheck | None = None,
+) -> Measurement:
+    """Decode (or take from the cache) and measure K; the measurement is kept in the
+    comparison (unless its codes changed meanwhile)."""
+    gen = comparison.generation
+    ref, est, scope = measurement_inputs(codec, comparison, k, policy, cancel)
+    m = measure_pair(k, ref, est, comparison.codec_rate, scope, cancel)
+    comparison.set_measurement(m, gen)
+    return m
+
+
+def export(
+    comparison: Comparison,
+    k: int,
+    path: str | os.PathLike,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> Path:
+    """Write the cached decode at K to `path` at the source's rate and length, block by
+    block (a long decode is never held twice), atomically."""
+    y = comparison.reconstruction(k)
+    if y is None:
+        raise ValueError(f"the decode at K = {k} is gone; decode it again to export")
+    return write_resampled(
+        y,
+        comparison.codec_rate,
+        path,
+        comparison.source_rate,
+        comparison.source_length,
+        progress,
+        cancel,
+    )
+
+
+# ---- file to file: block by block ------------------------------------------------------------
+def _code_blocks(
+    codec: MimiCodec,
+    reader: SourceReader,
+    k: int,
+    progress: Progress | None,
+    cancel: CancelCheck | None,
+) -> Iterator[torch.Tensor]:
+    """Codes [C, K, f] of the file, chunk by chunk (f = 64 frames but for the last)."""
+    info = reader.info
+    total = codec.num_frames(round(info.declared_duration * codec.sample_rate))
+    enc = EncoderRunner(codec.model, codec.check_k(k))
+
+    def emitted(codes: torch.Tensor) -> Iterator[torch.Tensor]:
+        if codes.shape[-1]:
+            if progress is not None:
+                progress(enc.frames, max(total, enc.frames))
+            yield codes
+
+    for block in reader.blocks(codec.sample_rate):
+        _check(cancel, "coding")
+        yield from emitted(enc.push(block[:, None, :]))
+    yield from emitted(enc.finish())
+
+
+def encode_file(
+    codec: MimiCodec,
+    path: str | os.PathLike,
+    num_codebooks: int | None = None,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> tuple[torch.Tensor, SourceInfo]:
+    """File -> (codes [C, K, ceil(T / frame_size)] int64 on the CPU, what was read).
+
+    Equal to encoding the whole file at the codec rate; only the codes (32 x 12.5 int64 per
+    second per channel, 11.5 MB per channel-hour) are held whole.
+    """
+    reader = SourceReader(path)
+    parts = list(
+        _code_blocks(codec, reader, num_codebooks or codec.num_codebooks, progress, cancel)
+    )
+    return torch.cat(parts, dim=-1), reader.info
+
+
+def roundtrip_file(
+    codec: MimiCodec,
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    num_codebooks: int | None = None,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> SourceInfo:
+    """Code `src` with K codebooks and write the reconstruction to `dst` (.wav or .flac).
+
+    The samples of open -> encode -> decode(K) -> export: the decode is trimmed to the
+    signal's length at the codec rate, resampled to the source rate and padded or trimmed
+    to the source length. `dst` appears only when complete; a cancel, Ctrl-C or error
+    leaves no file and no temporary.
+    """
+    write_format(Path(dst))  # a bad suffix fails before any work
+    reader = SourceReader(src)
+    info = reader.info
+    dec = DecoderRunner(codec.model)
+    chunks = _code_blocks(codec, reader, num_codebooks or codec.num_codebooks, progress, cancel)
+    try:
+        item = next(chunks)  # reads the first block: a bad input fails before any output
+        back = StreamResampler(codec.sample_rate, info.sample_rate, info.channels)
+        with open_output(dst, info.sample_rate, info.channels) as out:
+            decoded = 0  # codec-rate samples decoded so far
+            while item is not None:
+                codes, item = item, next(chunks, None)
+                _check(cancel, "coding")
+                y = dec.push(codes)[:, 0].numpy()
+                # the last frame is padding beyond the input: trim to the codec-rate length
+                keep = y.shape[1] if item is not None else info.num_samples_out - decoded
+                decoded += min(keep, y.shape[1])
+                out.push(back.push(np.ascontiguousarray(y[:, :keep].T)))
+            out.push(back.flush())
+            out.close(info.num_samples)
+    finally:
+        chunks.close()  # closes the input file now, also on errors and Ctrl-C
+    return info
+
+
+def decode_to_file(
+    codec: MimiCodec,
+    codes: torch.Tensor,
+    dst: str | os.PathLike,
+    sample_rate: int,
+    num_samples: int,
+    progress: Progress | None = None,
+) -> Path:
+    """codes [C, K, F] -> dst at sample_rate, num_samples long (the source's rate and length)."""
+    write_format(Path(dst))
+    n = round(num_samples * codec.sample_rate / sample_rate)
+    y = decode_signal(codec, codes, n, progress)
+    # resampled and written block by block: two hours of 48 kHz stereo are never held at
+    # the output rate (the same samples as resampling the whole signal; tested)
+    return write_resampled(y, codec.sample_rate, dst, sample_rate, num_samples)
