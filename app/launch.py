@@ -42,7 +42,7 @@ def launch(args: list[str]) -> int:
     except Exception as e:  # no display, missing Qt libraries
         print(f"mimi-explorer: error: cannot start the GUI: {e}", file=sys.stderr)
         return 2
-    from .main_window import MainWindow
+    from .window.main_window import MainWindow
 
     win = MainWindow(model_source=ns.weights, device=ns.device)
     win.show()

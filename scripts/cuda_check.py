@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from codec import load_codec
 from codec.audio import load_audio, resample
-from codec.bench import measure_streaming
+from codec.cli.bench import measure_streaming
 
 DEVICE = "cuda"  # "cpu" only to try the script itself where there is no GPU
 

@@ -27,8 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import sys
 sys.path.insert(0, {root!r})
-import codec.long_file as lf
-lf.LONG_INPUT_S = float("inf") if {whole} else 0.0  # force the path being measured
 from codec.cli import run
 rc = run(sys.argv[1:])
 for line in open("/proc/self/status"):
@@ -55,13 +53,12 @@ def main() -> int:
     p.add_argument("--minutes", type=float, default=20.0)
     p.add_argument("--rate", type=int, default=44_100, help="the test file's sample rate")
     p.add_argument("--weights", default="demo")
-    p.add_argument("--whole", action="store_true", help="force the whole-file path")
     p.add_argument("--dir", default=None, help="folder for the test files (default: temp)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as d:
         src, dst = Path(d) / "long.wav", Path(d) / "out.wav"
         write_test_file(src, 60 * args.minutes, args.rate)
-        cmd = [sys.executable, "-c", CHILD.format(root=str(ROOT), whole=args.whole)]
+        cmd = [sys.executable, "-c", CHILD.format(root=str(ROOT))]
         cmd += ["roundtrip", str(src), "-o", str(dst), "--weights", args.weights]
         cmd += ["--device", "cpu"]
         t = time.monotonic()
@@ -73,7 +70,6 @@ def main() -> int:
             "minutes": args.minutes,
             "rate": args.rate,
             "weights": args.weights,
-            "path": "whole-file" if args.whole else "streamed",
             "rc": r.returncode,
             "wall_s": round(wall, 1),
             "x_real_time": round(60 * args.minutes / wall, 1),

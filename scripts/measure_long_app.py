@@ -50,13 +50,12 @@ def main() -> int:
     import soundfile as sf
     from measure_long import write_test_file
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+    from soak import ClockedBackend
 
     from app.launch import make_app
-    from app.soak import ClockedBackend
 
     app = make_app()
-    from app.main_window import MainWindow
-    from codec.session import sweep_ks
+    from app.window.main_window import MainWindow
 
     with tempfile.TemporaryDirectory(dir=args.dir) as d:
         src = Path(d) / "long.flac"
@@ -65,9 +64,10 @@ def main() -> int:
         print(json.dumps({"phase": "write test file", "s": round(time.monotonic() - t0, 1)}))
         settings = QSettings(str(Path(d) / "s.ini"), QSettings.Format.IniFormat)
         backend = ClockedBackend()
-        w = MainWindow(backend=backend, model_source=args.weights, settings=settings)
-        if args.long_s is not None:
-            w.worker.long_s = args.long_s
+        from codec.session.policy import LongFilePolicy
+
+        policy = LongFilePolicy() if args.long_s is None else LongFilePolicy(long_s=args.long_s)
+        w = MainWindow(backend=backend, model_source=args.weights, settings=settings, policy=policy)
         w.resize(1400, 900)
         w.show()
 
@@ -119,25 +119,28 @@ def main() -> int:
             summary[name] = rec
             print(json.dumps({"phase": name, **rec}), flush=True)
 
-        phase("load model", lambda: None, lambda: w.model_info is not None)
-        k_all = w.model_info["codebooks"]
+        phase("load model", lambda: None, lambda: w.models.info is not None)
+        k_all = w.models.info.num_codebooks
         phase(
             "open (read + resample)",
             lambda: w.open_path(str(src)),
-            lambda: w.session is not None and w.session.name == src.name,
+            lambda: w.compare.comparison is not None and w.compare.comparison.name == src.name,
         )
-        s = w.session
-        phase("encode", lambda: None, lambda: w.session.codes is not None)
-        phase(f"decode K={w.k}", lambda: None, lambda: s.reconstruction(w.k) is not None)
+        s = w.compare.comparison
+        phase("encode", lambda: None, lambda: w.compare.comparison.codes is not None)
+        phase(
+            f"decode K={w.compare.k}",
+            lambda: None,
+            lambda: s.reconstruction(w.compare.k) is not None,
+        )
         phase("play 5 s", w.toggle_play, lambda: w.player.position > 5 * s.codec_rate, 60)
         w.toggle_play()
         phase(
             f"slider to K={k_all}",
-            lambda: w.set_k(k_all),
+            lambda: w.compare.set_k(k_all),
             lambda: s.reconstruction(k_all) is not None and w.player.has_b(),
         )
-        ks = sweep_ks(k_all)
-        phase("quality sweep", lambda: None, lambda: all(k in w._measured for k in ks))
+        phase("quality sweep", lambda: None, w.compare.sweep_done)
         mid = s.duration / 2
 
         def zoom() -> None:
@@ -147,17 +150,21 @@ def main() -> int:
 
         phase("zoom 5 levels + paint", zoom, lambda: True)
         out = Path(d) / "export.wav"
-        phase("export WAV", lambda: w.export_audio(str(out)), out.exists)
+        phase("export WAV", lambda: w.exports.export_audio(str(out)), out.exists)
         phase(
             "reopen, cancel mid-encode",
             lambda: w.open_path(str(src)),
-            lambda: w.session is not None and w.progress.isVisible() and w.progress.value() > 0,
+            lambda: (
+                w.compare.comparison is not None
+                and w.progress.isVisible()
+                and w.progress.value() > 0
+            ),
         )
         phase("cancelled", w.cancel, lambda: not w.progress.isVisible())
         result = {
             "minutes": args.minutes,
             "rate": args.rate,
-            "model": w.model_info["description"],
+            "model": w.models.info.description,
             "peak_rss_mb": round(vm("VmHWM")),
             "worst_stall_s": max(r["worst_stall_s"] for r in summary.values()),
             "metrics_note": s.metrics_note,

@@ -27,8 +27,8 @@ def main() -> int:
     from app.launch import make_app
 
     app = make_app()
-    from app.main_window import MainWindow
-    from tests.fake_audio import FakeBackend
+    from app.window.main_window import MainWindow
+    from tests.helpers.fake_audio import FakeBackend
 
     d = tempfile.mkdtemp()
     path = Path(d) / "long.wav"
@@ -38,12 +38,12 @@ def main() -> int:
     settings = QSettings(str(Path(d) / "s.ini"), QSettings.Format.IniFormat)
     win = MainWindow(backend=FakeBackend(), model_source=weights, settings=settings)
     win.show()
-    while win.model_info is None:
+    while win.models.info is None:
         app.processEvents()
         time.sleep(0.005)
     gaps, last = [], [time.perf_counter()]
     shown = []  # when the opened file was first drawn: coding runs from there on
-    win.worker.opened.connect(lambda *_: shown.append(len(gaps) + 1))
+    win.compare.comparisonChanged.connect(lambda *_: shown.append(len(gaps) + 1))
 
     def tick() -> None:
         now = time.perf_counter()
@@ -58,7 +58,7 @@ def main() -> int:
     win.open_path(str(path))
     while True:
         app.processEvents()
-        if win.views_ready():
+        if win.compare.views_ready():
             break
         if time.perf_counter() - t0 > 900:
             print("timed out")

@@ -27,7 +27,7 @@ def main() -> int:
     from app.launch import make_app
 
     app = make_app()
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     win = MainWindow(model_source=weights)
     win.resize(1400, 950)
@@ -40,16 +40,16 @@ def main() -> int:
             app.processEvents()
             time.sleep(0.02)
 
-    wait(win.views_ready)
+    wait(win.compare.views_ready)
     if k is not None:
         win.slider.setValue(k)
-        wait(win.views_ready)
-    wait(win.sweep_done)
+        wait(win.compare.views_ready)
+    wait(win.compare.sweep_done)
     if "--match" in flags:
         win.match_btn.setChecked(True)
     if "--stream" in flags:
         win.stream_btn.setChecked(True)
-        wait(lambda: win.stream_result is not None)
+        wait(lambda: win.compare.stream_result is not None)
     for _ in range(30):
         app.processEvents()
         time.sleep(0.02)

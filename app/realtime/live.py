@@ -1,4 +1,4 @@
-"""Live round trip: mic -> 1920-sample frames -> streaming encode -> decode -> speaker.
+"""Live round trip: mic -> whole codec frames -> streaming encode -> decode -> speaker.
 
 The audio callbacks only copy: the input callback queues each block, the output callback
 copies samples out of a ring of decoded audio (silence when it runs dry, counted as a late
@@ -8,7 +8,7 @@ cannot run at 24 kHz, encodes and decodes each frame with the K of the moment, a
 both signals so the session can become a normal comparison when it stops.
 
 With `spool` set, both signals go to two growing WAV files (`<spool>-input.wav`,
-`<spool>-output.wav`, see `codec.wav_stream`) instead of memory: a session survives the
+`<spool>-output.wav`, see `codec.audio.wav_stream`) instead of memory: a session survives the
 app being killed, and memory stays flat however long it runs (10 minutes in memory is
 2 x 58 MB).
 """
@@ -26,10 +26,10 @@ import numpy as np
 import soxr
 import torch
 
+from codec.audio.wav_stream import WavStreamWriter
 from codec.errors import CodecError
-from codec.wav_stream import WavStreamWriter
 
-from .audio_io import AudioBackend
+from .devices import AudioBackend
 
 MAX_QUEUED_FRAMES = 25  # 2 s of input backlog; beyond that the oldest input is dropped
 # Decoded audio waiting for the speaker, in frames. After a stall the engine catches up on
@@ -61,7 +61,7 @@ class LiveStats:
 class LiveResult:
     input24: np.ndarray  # [T] float32 at the codec rate
     output24: np.ndarray  # [T] decoded, aligned with the input (same frames)
-    codes: np.ndarray  # [32, F]
+    codes: np.ndarray  # [n_q, F]
     ks: list[int] = field(default_factory=list)  # K used for each frame
     files: tuple[Path, Path] | None = None  # (input, output) WAVs when spooled to disk
 
@@ -114,6 +114,40 @@ class _Ring:
         return got
 
 
+class LiveControl:
+    """What the GUI may change while a session runs: K, what the speaker plays, stop.
+
+    Set from the GUI thread, read by the frame loop before each frame; a lock makes each
+    hand-over whole.
+    """
+
+    def __init__(self, k: int, monitor: str = "output") -> None:
+        self._lock = threading.Lock()
+        self._k, self._monitor = int(k), monitor
+        self._stop = threading.Event()
+
+    def set_k(self, k: int) -> None:
+        with self._lock:
+            self._k = int(k)
+
+    def set_monitor(self, monitor: str) -> None:
+        if monitor not in ("output", "input"):
+            raise ValueError(monitor)
+        with self._lock:
+            self._monitor = monitor
+
+    def settings(self) -> tuple[int, str]:
+        with self._lock:
+            return self._k, self._monitor
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+
 class LiveEngine:
     def __init__(
         self,
@@ -124,6 +158,7 @@ class LiveEngine:
         device_rate: int | None = None,
         k: int = 8,
         spool: str | Path | None = None,
+        control: LiveControl | None = None,
     ) -> None:
         self.codec = codec
         self.spool = Path(spool) if spool is not None else None
@@ -131,21 +166,18 @@ class LiveEngine:
         self.input_device, self.output_device = input_device, output_device
         self.rate = codec.sample_rate
         self.device_rate = device_rate or self.rate
-        self.k = k
-        self.monitor = "output"  # or "input": what the speaker plays
-        self.stats = LiveStats(k=k)
+        self.control = control or LiveControl(k)
+        self.stats = LiveStats(k=self.control.settings()[0])
         self.error = ""
-        self.on_frame = None  # callable(codes [32], LiveStats), called from run()'s thread
+        self.on_frame = None  # callable(codes [n_q], LiveStats), called from run()'s thread
         self._in_q: queue.Queue[np.ndarray] = queue.Queue()
         self._out = _Ring()
-        self._stop = threading.Event()
         self._in_stream = self._out_stream = None
         self._inputs: list[np.ndarray] = []
         self._outputs: list[np.ndarray] = []
         self._codes: list[np.ndarray] = []
         self._ks: list[int] = []
         self._writers: tuple[WavStreamWriter, WavStreamWriter] | None = None
-        self.pending_samples = 0
         self._files: tuple[Path, Path] | None = None
 
     # ---- audio callbacks: copy only ----------------------------------------------------
@@ -183,7 +215,7 @@ class LiveEngine:
             raise RuntimeError(f"cannot open the audio devices for live mode: {e}") from e
 
     def stop(self) -> None:
-        self._stop.set()
+        self.control.stop()
 
     def close(self) -> None:
         for s in (self._in_stream, self._out_stream):
@@ -243,7 +275,7 @@ class LiveEngine:
                 self.error = self.error or f"closing {w.path.name} failed: {e}"
 
     def _loop(self, enc, dec, rs_in, rs_out, pending, fs, frame_s, poll_s) -> None:
-        while not self._stop.is_set():
+        while not self.control.stopped:
             dead = self._in_stream is not None and getattr(self._in_stream, "active", True) is False
             if dead and self._in_q.empty():  # process what it delivered before it died first
                 self.error = "the input device stopped; the session so far was kept"
@@ -272,16 +304,15 @@ class LiveEngine:
                 frame = pending[i * fs : (i + 1) * fs]
                 self._process(frame, enc, dec, rs_out, frame_s)
             pending = pending[n_frames * fs :]
-            self.pending_samples = len(pending)  # codec-rate input not yet a whole frame
 
     def _process(self, frame: np.ndarray, enc, dec, rs_out, frame_s: float) -> None:
-        k = int(self.k)
+        k, monitor = self.control.settings()
         t0 = time.perf_counter()
         with torch.inference_mode():
             codes = enc.step(torch.from_numpy(frame).view(1, 1, -1))
             y = dec.step(codes[:, :k])[0, 0].numpy()
         ms = 1000 * (time.perf_counter() - t0)
-        play = frame if self.monitor == "input" else y
+        play = frame if monitor == "input" else y
         if rs_out is not None:
             play = rs_out.resample_chunk(play)
         self._out.push(np.ascontiguousarray(play, dtype=np.float32))
@@ -323,12 +354,13 @@ class LiveEngine:
         self._outputs.append(y.copy())
 
     def result(self) -> LiveResult:
-        """Both signals [T] at the codec rate, codes [32, F] and the K of each frame."""
+        """Both signals [T] at the codec rate, codes [n_q, F] and the K of each frame."""
 
         def cat(xs: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(xs) if xs else np.zeros(0, np.float32)
 
-        codes = np.stack(self._codes, axis=1) if self._codes else np.zeros((32, 0), np.int64)
+        n_q = self.codec.num_codebooks
+        codes = np.stack(self._codes, axis=1) if self._codes else np.zeros((n_q, 0), np.int64)
         x, y = cat(self._inputs), cat(self._outputs)
         if self._files is not None:  # spooled: the files first, then any in-memory tail
             import soundfile as sf

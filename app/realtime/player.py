@@ -1,8 +1,14 @@
-"""A/B playback: one output stream, two buffers, one cursor.
+"""Playback of several versions of one signal: one output stream, one cursor.
 
-Switching A/B swaps which buffer the callback reads, at the same cursor: no gap and no
-restart. Replacing B (a new codebook count) keeps the cursor too. The stream stays open
-while the app runs; when paused the callback writes silence. The callback only copies.
+The player holds any number of sources of equal length (A and B in the comparison; the
+stimuli of a listening test) and plays the selected one. Switching swaps which buffer the
+callback reads, at the same cursor: no gap and no restart. Replacing a source (a new
+codebook count) keeps the cursor too. The stream stays open while the app runs; when
+paused the callback writes silence. The callback only copies.
+
+Thread hand-over: the GUI thread replaces whole values (a new tuple of sources, a new
+selection, a new gain); the audio callback reads each once per block, so it always sees a
+consistent set. Only `position` is written by the callback (and by `seek`).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .audio_io import AudioBackend
+from .devices import AudioBackend
 
 
 class Player:
@@ -20,7 +26,7 @@ class Player:
     def __init__(
         self,
         backend: AudioBackend,
-        rate: int = 24_000,
+        rate: int,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.backend = backend
@@ -29,57 +35,108 @@ class Player:
         self.device: int | None = None
         self._stream = None
         self._stream_channels = 0
-        self._a: np.ndarray | None = None
-        self._b: np.ndarray | None = None
-        self.selected = "A"
+        self._sources: tuple[np.ndarray | None, ...] = ()
+        self._gains: tuple[float, ...] = ()
+        self.index = 0  # the source playing
         self.position = 0  # samples, at `rate`
         self.playing = False
         self.loop: tuple[int, int] | None = None
-        self.gain_b = 1.0
-        self.underflows = 0
 
     # ---- content -----------------------------------------------------------------------
     @property
     def length(self) -> int:
-        return 0 if self._a is None else len(self._a)
+        a = self._sources[0] if self._sources else None
+        return 0 if a is None else len(a)
 
     @property
     def channels(self) -> int:
-        return 0 if self._a is None else self._a.shape[1]
+        a = self._sources[0] if self._sources else None
+        return 0 if a is None else a.shape[1]
 
-    def set_sources(self, a: np.ndarray, b: np.ndarray | None = None) -> None:
-        """a, b: [C, T] float32 at `rate`. Resets the cursor."""
+    def set_rate(self, rate: int) -> None:
+        """A new sample rate (another codec): the stream reopens at the next play."""
+        if rate != self.rate:
+            self.close()
+            self.rate = rate
+
+    def set_signals(self, signals: list[np.ndarray | None], gains: list[float] | None = None):
+        """Sources [C, T] float32 at `rate` (the first sets the length; the others are
+        padded or cut to it). Resets the cursor and the loop; selects the first."""
         self.pause()
-        self._a = self._prepare(a)
-        self._b = None if b is None else self._fit(self._prepare(b))
+        prepared = [None if x is None else self._prepare(x) for x in signals]
+        n = len(prepared[0]) if prepared and prepared[0] is not None else 0
+        self._sources = tuple(None if x is None else self._fit(x, n) for x in prepared)
+        self._gains = tuple(gains or [1.0] * len(prepared))
+        self.index = 0
         self.position = 0
         self.loop = None
 
+    def set_sources(self, a: np.ndarray, b: np.ndarray | None = None) -> None:
+        """A and B: [C, T] float32 at `rate`. Resets the cursor."""
+        self.set_signals([a, b])
+        self.selected = "A"
+
+    def set_source(self, index: int, x: np.ndarray | None) -> None:
+        """Replace source `index` ([C, T]) without moving the cursor or stopping playback."""
+        sources = list(self._sources) + [None] * (index + 1 - len(self._sources))
+        sources[index] = None if x is None else self._fit(self._prepare(x), self.length)
+        gains = list(self._gains) + [1.0] * (len(sources) - len(self._gains))
+        self._sources, self._gains = tuple(sources), tuple(gains)
+
     def set_b(self, b: np.ndarray | None) -> None:
-        """Replace B ([C, T]) without moving the cursor or stopping playback."""
-        self._b = None if b is None else self._fit(self._prepare(b))
+        self.set_source(1, b)
 
     def has_b(self) -> bool:
-        return self._b is not None
+        return self.has(1)
 
-    def _prepare(self, x: np.ndarray) -> np.ndarray:
+    def has(self, index: int) -> bool:
+        return index < len(self._sources) and self._sources[index] is not None
+
+    def source(self, index: int) -> np.ndarray | None:
+        """Source `index` as played: [T, C] float32 (read-only use)."""
+        return self._sources[index] if index < len(self._sources) else None
+
+    def set_gain(self, index: int, gain: float) -> None:
+        gains = list(self._gains) + [1.0] * (index + 1 - len(self._gains))
+        gains[index] = float(gain)
+        self._gains = tuple(gains)
+
+    def gain(self, index: int) -> float:
+        return self._gains[index] if index < len(self._gains) else 1.0
+
+    @property
+    def gain_b(self) -> float:
+        return self.gain(1)
+
+    @gain_b.setter
+    def gain_b(self, g: float) -> None:
+        self.set_gain(1, g)
+
+    @staticmethod
+    def _prepare(x: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.asarray(x, dtype=np.float32).T)
 
-    def _fit(self, b: np.ndarray) -> np.ndarray:
-        n = self.length
+    @staticmethod
+    def _fit(b: np.ndarray, n: int) -> np.ndarray:
         if len(b) < n:
             b = np.concatenate([b, np.zeros((n - len(b), b.shape[1]), np.float32)])
         return np.ascontiguousarray(b[:n])
 
     # ---- transport ---------------------------------------------------------------------
-    def select(self, which: str) -> None:
-        if which not in ("A", "B"):
-            raise ValueError(which)
-        self.selected = which
+    @property
+    def selected(self) -> str:
+        """'A' (source 0) or 'B' (source 1); other sources show as their index."""
+        return {0: "A", 1: "B"}.get(self.index, str(self.index))
 
-    def toggle_ab(self) -> str:
-        self.select("B" if self.selected == "A" else "A")
-        return self.selected
+    @selected.setter
+    def selected(self, which: str) -> None:
+        self.select(which)
+
+    def select(self, which: str | int) -> None:
+        index = {"A": 0, "B": 1}.get(which, which) if isinstance(which, str) else which
+        if not isinstance(index, int) or index < 0:
+            raise ValueError(which)
+        self.index = index
 
     def seek(self, sample: int) -> None:
         self.position = int(min(max(sample, 0), max(self.length - 1, 0)))
@@ -92,12 +149,13 @@ class Player:
 
     def play(self) -> bool:
         """Start playback; False (and on_error) when no stream can be opened."""
-        if self._a is None:
+        if not self.length:
             return False
         if not self._ensure_stream():
             return False
-        if self.position >= self.length - 1:
-            self.position = self.loop[0] if self.loop else 0
+        loop = self.loop
+        if self.position >= self.length - 1 or (loop and not loop[0] <= self.position < loop[1]):
+            self.position = loop[0] if loop else 0
         self.playing = True
         return True
 
@@ -156,21 +214,23 @@ class Player:
 
     # ---- the audio thread --------------------------------------------------------------
     def _callback(self, outdata, frames, time, status) -> None:
-        if status and getattr(status, "output_underflow", False):
-            self.underflows += 1
-        src = self._b if (self.selected == "B" and self._b is not None) else self._a
+        sources, gains, index = self._sources, self._gains, self.index
+        src = sources[index] if index < len(sources) else None
+        if src is None and sources:
+            src, index = sources[0], 0  # a source not decoded yet: play the original
         if not self.playing or src is None:
             outdata.fill(0)
             return
-        gain = self.gain_b if src is self._b else 1.0
+        gain = gains[index] if index < len(gains) else 1.0
         pos, filled = self.position, 0
-        end = self.loop[1] if self.loop else len(src)
+        loop = self.loop
+        end = loop[1] if loop else len(src)
         ch = outdata.shape[1]
         while filled < frames:
             n = min(frames - filled, end - pos)
             if n <= 0:
-                if self.loop:
-                    pos = self.loop[0]
+                if loop:
+                    pos = loop[0]
                     continue
                 outdata[filled:].fill(0)
                 self.playing = False
@@ -193,10 +253,10 @@ def loudness_match_gain(
 ) -> tuple[float, bool]:
     """The gain (dB) to play B at so it is as loud as A, and whether it had to be lowered.
 
-    match_db: codec.metrics.loudness_match_gain_db (A's LUFS - B's LUFS); peak_dbfs: B's
-    sample peak. A gain that would push B's peak past `ceiling_dbfs` is lowered to reach
-    the ceiling exactly: B is then slightly quieter than A, and the UI says so, rather
-    than clipping (which would add distortion the codec did not make).
+    match_db: codec.analysis.metrics.loudness_match_gain_db (A's LUFS - B's LUFS);
+    peak_dbfs: B's sample peak. A gain that would push B's peak past `ceiling_dbfs` is
+    lowered to reach the ceiling exactly: B is then slightly quieter than A, and the UI
+    says so, rather than clipping (which would add distortion the codec did not make).
     """
     limit = ceiling_dbfs - peak_dbfs
     if match_db > limit:

@@ -1,7 +1,7 @@
 """Microphone recording straight to disk, so a crash never loses what was recorded.
 
 The input callback only copies each block into a queue. A writer thread appends the
-blocks to a float32 WAV in the recordings folder with `codec.wav_stream.WavStreamWriter`,
+blocks to a float32 WAV in the recordings folder with `codec.audio.wav_stream.WavStreamWriter`,
 which rewrites the header's sizes after every block: whenever the app dies (even by
 SIGKILL) the file under its final name is a valid WAV holding every block written so far.
 The file is fsynced once a second, so a power cut loses at most about a second.
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from codec.audio.wav_stream import WavStreamWriter
 from codec.errors import CodecError
-from codec.wav_stream import WavStreamWriter
 
-from .audio_io import AudioBackend
+from .devices import AudioBackend
 
 
 def recordings_dir() -> Path:

@@ -1,7 +1,7 @@
 """The metrics of the current K for the shown channel, as a small read-only table.
 
 Columns: the metric, the original (A) where it has its own value (levels), and the codec
-output (B). Values come from codec.metrics.compare; NaN (undefined, e.g. STOI of a clip
+output (B). Values come from codec.analysis.metrics.compare; NaN (undefined, e.g. STOI of a clip
 under 0.4 s) shows as "n/a".
 """
 
@@ -86,12 +86,12 @@ class MetricsPanel(QWidget):
         k: int | None,
         metrics: dict | None,
         channel: int = 0,
-        rate: int = 24_000,
+        rate: int = 1,
         scope: str = "",
     ) -> None:
-        """metrics: one channel's dict from codec.metrics.compare, or None (not yet known).
+        """metrics: one channel's dict from codec.analysis.metrics.compare, or None (not yet known).
 
-        scope: how they were measured when not on the whole signal (codec.excerpts).
+        scope: how they were measured when not on the whole signal (codec.analysis.excerpts).
         """
         if k is None:
             self.title.setText("Metrics")

@@ -1,8 +1,9 @@
 """Quality versus codebook count: one metric per K for the shown channel (pyqtgraph).
 
-X is K on a log2 axis (1, 2, 4 ... 32 evenly spaced; the sweep is denser at small K).
-Points appear as the background sweep measures them; the current K is a vertical line and
-a ring. Clicking near a point asks for that K.
+X is K on a log2 axis (1, 2, 4 ... up to the codec's count, evenly spaced; the sweep is
+denser at small K). Points appear as the background sweep measures them; the current K is
+a vertical line and a ring. Clicking near a point asks for that K. It opens on a perceptual
+metric (STOI for speech, log-mel distance otherwise); the menu has the rest.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from .views import PLAYHEAD, RECONSTRUCTION
+from codec.report.theme import BACKGROUND, PLAYHEAD, RECONSTRUCTION
 
 # metric key -> (menu label, axis label, which way is better)
 METRICS = {
@@ -35,27 +36,32 @@ class QualityChart(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.metric = "si_sdr"
+        self.metric = "stoi"
+        self._chosen = False  # True once the user picked a metric: then it stays
         self.channel = 0
-        self.k = 8
+        self.k = 1
+        self.num_codebooks = 0
         self._by_k: dict[int, list[dict]] = {}
         self.combo = QComboBox()
         self.combo.setToolTip("the metric drawn against the number of codebooks K")
         for key, (label, _, _) in METRICS.items():
             self.combo.addItem(label, key)
+        self.combo.setCurrentIndex(self.combo.findData(self.metric))
+        self.combo.activated.connect(self._metric_chosen)
         self.combo.currentIndexChanged.connect(self._metric_changed)
         self.status = QLabel("")
         self.status.setStyleSheet("color:#555;")
-        self.plot = pg.PlotWidget(background="#1e1e1e")
+        self.plot = pg.PlotWidget(background=BACKGROUND)
         p = self.plot.getPlotItem()
         p.setMenuEnabled(False)
         p.setMouseEnabled(x=False, y=False)
         p.hideButtons()
         p.showGrid(x=True, y=True, alpha=0.15)
         p.setLabel("bottom", "codebooks K")
-        p.getAxis("bottom").setTicks([[(math.log2(k), str(k)) for k in (1, 2, 4, 8, 16, 32)]])
         p.getAxis("left").setWidth(48)
-        p.setXRange(-0.2, 5.2, padding=0)
+        p.getAxis("left").enableAutoSIPrefix(False)  # STOI 0.75 is 0.75, not 750 x 0.001
+        self.empty = pg.TextItem("", color="#8a8a8a", anchor=(0.5, 0.5))
+        p.addItem(self.empty, ignoreBounds=True)
         self.curve = p.plot(
             pen=pg.mkPen(RECONSTRUCTION, width=2),
             symbol="o",
@@ -84,12 +90,26 @@ class QualityChart(QWidget):
         self._redraw()
 
     # ---- data --------------------------------------------------------------------------
+    def set_codebooks(self, n: int) -> None:
+        """The loaded codec's number of codebooks: the K axis runs 1..n."""
+        self.num_codebooks = n
+        p = self.plot.getPlotItem()
+        ticks = [2**i for i in range(int(math.log2(n)) + 1)] + ([n] if n & (n - 1) else [])
+        p.getAxis("bottom").setTicks([[(math.log2(k), str(k)) for k in ticks]])
+        p.setXRange(-0.2, math.log2(n) + 0.2, padding=0)
+        self._redraw()
+
+    def set_default_metric(self, key: str) -> None:
+        """The metric to open on (STOI for speech, log-mel otherwise) unless the user chose."""
+        if not self._chosen and key in METRICS:
+            self.combo.setCurrentIndex(self.combo.findData(key))
+
     def clear(self) -> None:
         self._by_k = {}
         self._redraw()
 
     def set_measurement(self, k: int, channels: list[dict]) -> None:
-        """The metrics at k: one dict per channel (codec.metrics.compare)."""
+        """The metrics at k: one dict per channel (codec.analysis.metrics.compare)."""
         self._by_k[k] = channels
         self._redraw()
 
@@ -121,6 +141,9 @@ class QualityChart(QWidget):
         return vb.mapViewToScene(pg.Point(math.log2(k), self.points()[k]))
 
     # ---- drawing -----------------------------------------------------------------------
+    def _metric_chosen(self) -> None:
+        self._chosen = True
+
     def _metric_changed(self) -> None:
         self.metric = self.combo.currentData()
         self._redraw()
@@ -135,6 +158,17 @@ class QualityChart(QWidget):
         xs = np.log2(np.array(list(pts), dtype=float)) if pts else np.zeros(0)
         ys = np.array(list(pts.values()), dtype=float)
         self.curve.setData(xs, ys)
+        for axis_name in ("left", "bottom"):
+            p.getAxis(axis_name).setStyle(showValues=bool(pts))
+        self.k_line.setVisible(bool(pts))
+        p.showGrid(x=bool(pts), y=bool(pts), alpha=0.15)
+        if not pts:
+            n = self.num_codebooks or 1
+            self.empty.setText("quality per K appears here as it is measured")
+            self.empty.setPos(math.log2(n) / 2, 0.5)
+            p.setYRange(0, 1, padding=0)
+        else:
+            self.empty.setText("")
         self.k_line.setValue(math.log2(max(self.k, 1)))
         if self.k in pts:
             self.k_ring.setData([math.log2(self.k)], [pts[self.k]])

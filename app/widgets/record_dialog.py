@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from .audio_io import AudioBackend
-from .recorder import Recorder
+from ..realtime.devices import AudioBackend
+from ..realtime.recorder import Recorder
 
 
 class RecordDialog(QDialog):

@@ -1,7 +1,9 @@
-"""The time-aligned views: waveforms, spectrograms, token heatmap (pyqtgraph).
+"""The time-aligned views: waveforms and spectrograms (pyqtgraph); the token views are in
+app.widgets.token_view.
 
 All plots share one time axis in seconds: they are X-linked to a master plot, so zooming or
 panning one moves all. Each has a playhead line, and a click on any of them asks to seek.
+Before there is anything to show, a view shows one line of text and no axes.
 """
 
 from __future__ import annotations
@@ -9,17 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtGui import QBrush, QColor
 
-from .lod import PeakPyramid, code_columns
+from codec.analysis.levels import PeakPyramid
+from codec.report.theme import (
+    BACKGROUND,
+    DIFFERENCE,
+    ORIGINAL,
+    PLAYHEAD,
+    STREAM_DIFFERENCE,
+)
 
-ORIGINAL = "#8ecae6"  # light blue, as in codec write-ups
-RECONSTRUCTION = "#fb8500"  # orange
-DIFFERENCE = "#b0b0b0"
-STREAM_DIFFERENCE = "#e056fd"  # violet: streaming minus offline decode
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-PLAYHEAD = "#ffd166"
 
 
 RIGHT_COLUMN = 90  # px reserved right of every plot (the heatmap's colour bar) to align axes
@@ -32,7 +35,7 @@ class _TimeView(pg.GraphicsLayoutWidget):
 
     def __init__(self, master: pg.PlotItem | None = None) -> None:
         super().__init__()
-        self.setBackground("#1e1e1e")
+        self.setBackground(BACKGROUND)
         self.master = master
         self.plots: list[pg.PlotItem] = []
         self.playheads: list[pg.InfiniteLine] = []
@@ -61,6 +64,14 @@ class _TimeView(pg.GraphicsLayoutWidget):
         self.addLabel("", row=0, col=1)
         self.ci.layout.setColumnFixedWidth(1, RIGHT_COLUMN)
 
+    def show_placeholder(self, text: str) -> None:
+        """Nothing to draw yet: one line of text, no axes."""
+        self.clear()
+        self.plots, self.playheads = [], []
+        self.placeholder = self.addLabel(text, row=0, col=0, color="#8a8a8a")
+
+    placeholder = None
+
     def link_to(self, master: pg.PlotItem) -> None:
         """Share `master`'s time axis (zoom and pan move both)."""
         self.master = master
@@ -82,7 +93,7 @@ class _TimeView(pg.GraphicsLayoutWidget):
                 return
 
 
-def _pyramid(y: np.ndarray, given: list[PeakPyramid] | None, c: int) -> PeakPyramid:
+def _pyramid(y: np.ndarray, given, c: int) -> PeakPyramid:
     """Channel c's pyramid from `given` when it was built for this very signal, else one
     built here (on the GUI thread: 0.3 s for two hours)."""
     if given is not None and c < len(given):
@@ -102,7 +113,7 @@ class WaveformView(_TimeView):
 
     CURVES = ("original", "reconstruction", "difference", "stream")
 
-    def __init__(self) -> None:
+    def __init__(self, rate: int = 0) -> None:
         super().__init__()
         self.show_difference = False
         self._orig: np.ndarray | None = None
@@ -110,12 +121,20 @@ class WaveformView(_TimeView):
         self._recon_envelopes: list[PeakPyramid] | None = None
         self._stream_diff: np.ndarray | None = None
         self.stream_scale = 1.0
-        self._rate = 24_000
+        self._rate = rate
         self.curves: list[dict[str, pg.PlotDataItem]] = []
         # per lane and curve: the full signal's pyramid, or None when the curve is empty
         self.pyramids: list[dict[str, PeakPyramid | None]] = []
         self.stream_labels: list[pg.TextItem] = []
         self.loop_region: pg.LinearRegionItem | None = None
+        self.show_placeholder("Open a file or record the microphone to see its waveform")
+
+    def clear_signal(self, text: str) -> None:
+        """Back to the empty state (no file)."""
+        self._orig = self._recon = self._stream_diff = None
+        self.curves, self.pyramids, self.stream_labels = [], [], []
+        self.loop_region = None
+        self.show_placeholder(text)
 
     def set_original(
         self, x: np.ndarray, rate: int, envelopes: list[PeakPyramid] | None = None
@@ -125,6 +144,7 @@ class WaveformView(_TimeView):
         self.clear_plots()
         self._orig, self._recon, self._rate = x, None, rate
         self._stream_diff = None
+        self.loop_region = None
         self.curves, self.pyramids, self.stream_labels = [], [], []
         duration = x.shape[1] / rate
         for c in range(x.shape[0]):
@@ -253,7 +273,12 @@ class SpectrogramView(_TimeView):
         super().__init__(master)
         self.cmap = pg.colormap.get("inferno")
         self.images: dict[str, pg.ImageItem] = {}
-        self._rate = 24_000
+        self._rate = 0
+        self.show_placeholder("spectrograms of A and B appear here")
+
+    def clear_signal(self, text: str) -> None:
+        self.images = {}
+        self.show_placeholder(text)
 
     def setup(self, rate: int) -> None:
         self.clear_plots()
@@ -261,6 +286,7 @@ class SpectrogramView(_TimeView):
         self.images = {}
         for row, (key, title) in enumerate((("A", "A (Hz)"), ("B", "B (Hz)"))):
             p = self._add_plot(row, title)
+            p.setYRange(0, rate / 2, padding=0)
             img = pg.ImageItem(axisOrder="row-major")
             img.setColorMap(self.cmap)
             p.addItem(img)
@@ -277,159 +303,3 @@ class SpectrogramView(_TimeView):
         top = float(spec_db.max())
         img.setImage(spec_db, levels=(top - 90, top), autoLevels=False)
         img.setRect(QRectF(0, 0, spec_db.shape[1] * sec_per_col, self._rate / 2))
-
-
-class TokenHeatmap(_TimeView):
-    """Codes of one channel: the semantic row apart, acoustic rows 1..31, 80 ms per column."""
-
-    hovered = Signal(str)
-
-    def __init__(self, master: pg.PlotItem | None = None) -> None:
-        super().__init__(master)
-        self.cmap = pg.colormap.get("viridis")
-        self.codes: np.ndarray | None = None  # [K, F] for the shown channel
-        self.frame_s = 0.08
-        self.semantic = 1
-        self.k = 32
-        self.codebook_size = 2048
-        self.sem_img = pg.ImageItem(axisOrder="row-major")
-        self.ac_img = pg.ImageItem(axisOrder="row-major")
-        self.dim = QGraphicsRectItem()
-        self.dim.setBrush(QBrush(QColor(0, 0, 0, 170)))
-        self.dim.setPen(QPen(Qt.PenStyle.NoPen))
-        self.dim.setZValue(10)
-        self.k_line = pg.InfiniteLine(
-            angle=0,
-            movable=False,
-            pen=pg.mkPen(PLAYHEAD, width=1),
-            label="K",
-            labelOpts={"position": 0.02, "color": PLAYHEAD},
-        )
-        self.colorbar: pg.ColorBarItem | None = None
-        self.lod: tuple[int, int, int] | None = None
-        self.scene().sigMouseMoved.connect(self._moved)
-        self._build()
-
-    def _build(self) -> None:
-        self.clear_plots()
-        sem = self._add_plot(0, "semantic")
-        sem.addItem(self.sem_img)
-        sem.setMaximumHeight(60)
-        sem.getAxis("left").setTicks([[(0.5, "0")]])
-        sem.setMouseEnabled(y=False)
-        ac = self._add_plot(1, "acoustic codebook")
-        ac.addItem(self.ac_img)
-        ac.addItem(self.dim)
-        ac.addItem(self.k_line, ignoreBounds=True)
-        ac.setMouseEnabled(y=False)
-        ac.setLabel("bottom", "time", units="s")
-        ac.vb.sigXRangeChanged.connect(lambda *_: self._draw_codes())
-        for p in (sem, ac):  # the images cover only the drawn range: never auto-range to it
-            p.enableAutoRange(x=False)
-        self.ci.layout.setRowStretchFactor(1, 6)
-        ac.getAxis("left").setTicks(
-            [[(i + 0.5, str(i)) for i in (1, 4, 8, 12, 16, 20, 24, 28, 31)]]
-        )
-        self.colorbar = pg.ColorBarItem(
-            values=(0, self.codebook_size - 1),
-            colorMap=self.cmap,
-            interactive=False,
-            label="token id",
-            width=14,
-        )
-        self.colorbar.setImageItem([self.sem_img, self.ac_img])
-        self.addItem(self.colorbar, row=1, col=1)
-        for img in (self.sem_img, self.ac_img):
-            img.setColorMap(self.cmap)
-
-    def set_codes(
-        self, codes: np.ndarray | None, frame_s: float, codebook_size: int, semantic: int = 1
-    ) -> None:
-        """codes [K, F] of one channel (or None to clear); frame_s: seconds per frame.
-
-        Only the columns for the visible range are drawn (`lod.code_columns`): at most a few
-        thousand, every n-th frame when zoomed out, every frame when zoomed in.
-        """
-        self.codes, self.frame_s = codes, frame_s
-        self.codebook_size, self.semantic = codebook_size, semantic
-        self.lod: tuple[int, int, int] | None = None  # (first frame, step, columns) drawn
-        if codes is None:
-            self.sem_img.clear()
-            self.ac_img.clear()
-            return
-        if self.colorbar is not None:
-            self.colorbar.setLevels((0, codebook_size - 1))
-        self.plots[0].setYRange(0, semantic, padding=0)
-        self.plots[1].setYRange(semantic, codes.shape[0], padding=0)
-        if self.master is None:  # on its own: show the whole map (linked: the master's range)
-            self.plots[1].setXRange(0, codes.shape[1] * frame_s, padding=0)
-        self._draw_codes()
-        self.set_k(self.k)
-
-    def _draw_codes(self) -> None:
-        """Redraw the images for the current visible range, when their columns change."""
-        if self.codes is None or not self.plots:
-            return
-        t0, t1 = self.plots[1].vb.viewRange()[0]
-        img, first, step = code_columns(self.codes, t0 / self.frame_s, t1 / self.frame_s)
-        lod = (first, step, img.shape[1])
-        if lod == self.lod:
-            return  # same columns as drawn: a pan within the padded range costs nothing
-        self.lod = lod
-        levels = (0, self.codebook_size - 1)
-        img = img.astype(np.float32)
-        x0, width = first * self.frame_s, img.shape[1] * step * self.frame_s
-        s = self.semantic
-        self.sem_img.setImage(img[:s], levels=levels, autoLevels=False)
-        self.sem_img.setRect(QRectF(x0, 0, width, s))
-        self.ac_img.setImage(img[s:], levels=levels, autoLevels=False)
-        self.ac_img.setRect(QRectF(x0, s, width, img.shape[0] - s))
-
-    def drawn_code(self, row: int, frame: int) -> float | None:
-        """The value drawn for (codebook row, frame), or None when that frame is not drawn."""
-        if self.lod is None:
-            return None
-        first, step, n = self.lod
-        col, off = divmod(frame - first, step)
-        if off or not 0 <= col < n:
-            return None
-        img = self.sem_img.image if row < self.semantic else self.ac_img.image
-        return float(img[row if row < self.semantic else row - self.semantic, col])
-
-    def set_k(self, k: int) -> None:
-        """Dim the rows at and above k (those not decoded)."""
-        self.k = k
-        if self.codes is None:
-            self.dim.setRect(QRectF())
-            return
-        n = self.codes.shape[0]
-        width = self.codes.shape[1] * self.frame_s
-        lo = max(k, self.semantic)
-        self.dim.setRect(QRectF(0, lo, width, max(n - lo, 0)))
-        self.k_line.setValue(lo)
-
-    def describe(self, t: float, row_y: float, plot_index: int) -> str:
-        """Text for the cell under (t seconds, y): codebook, time and token id."""
-        if self.codes is None:
-            return ""
-        frame = int(t / self.frame_s)
-        row = int(row_y)
-        if plot_index == 0:
-            row = min(max(row, 0), self.semantic - 1)
-        if not (0 <= frame < self.codes.shape[1] and 0 <= row < self.codes.shape[0]):
-            return ""
-        kind = "semantic" if row < self.semantic else "acoustic"
-        used = "" if row < self.k else " (not decoded at this K)"
-        return (
-            f"codebook {row} ({kind}) · t = {frame * self.frame_s:.2f} s (frame {frame}) · "
-            f"token {int(self.codes[row, frame])}{used}"
-        )
-
-    def _moved(self, pos) -> None:
-        for i, p in enumerate(self.plots):
-            if p.sceneBoundingRect().contains(pos):
-                v = p.vb.mapSceneToView(pos)
-                text = self.describe(v.x(), v.y(), i)
-                self.setToolTip(text)
-                self.hovered.emit(text)
-                return

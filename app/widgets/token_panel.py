@@ -1,4 +1,4 @@
-"""Token statistics per codebook for the shown channel (codec.metrics.token_stats).
+"""Token statistics per codebook for the shown channel (codec.analysis.token_stats).
 
 A table beside the heatmap, one row per codebook as in the heatmap (0 = semantic): share of
 the codebook's entries used, entropy in bits per token, and how often the token changes
@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from codec.model.info import CodecInfo
+
 COLUMNS = (
     ("cb", "codebook (0 = semantic)"),
     ("used", "share of the codebook's entries that occur in this clip"),
@@ -38,7 +40,7 @@ class TokenPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.stats: list[dict] = []
-        self.k = 8
+        self.k = 1
         self.title = QLabel("Token statistics")
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
@@ -59,16 +61,16 @@ class TokenPanel(QWidget):
         lay.addWidget(self.table, 1)
 
     def set_codes(
-        self,
-        codes: np.ndarray | None,
-        codebook_size: int = 2048,
-        frame_rate: float = 12.5,
-        channel: int = 0,
+        self, codes: np.ndarray | None, info: CodecInfo | None = None, channel: int = 0
     ) -> None:
-        """codes [K, F] of one channel, or None to clear."""
-        from codec.metrics import token_stats
+        """codes [K, F] of one channel made by the codec `info` describes, or None to clear."""
+        from codec.analysis.token_stats import token_stats
 
-        self.stats = [] if codes is None else token_stats(codes, codebook_size, frame_rate)
+        self.stats = (
+            []
+            if codes is None or info is None
+            else token_stats(codes, info.codebook_size, info.frame_rate)
+        )
         self.title.setText(
             "Token statistics" if codes is None else f"Token statistics · channel {channel + 1}"
         )

@@ -1,440 +1,301 @@
-"""The codec worker: one QObject living on one QThread owns the model and all coding.
+"""The codec worker: one QObject on one QThread owns the model and does all the coding.
 
-The GUI calls the worker's slots through queued signals and gets results back as signals
-carrying numpy arrays. Every job has an id; the GUI marks which job is current, and a
-job that is no longer current (the user opened another file, cancelled, or moved the
-slider on) stops at its next chunk and its results are dropped.
+Requests (app.worker.jobs) come in through `submit`, which the GUI thread may call: it puts
+the request in a lock-guarded inbox and wakes the worker with a queued signal. The worker
+takes the most urgent request waiting and runs it with the shared operations
+(codec.session.operations); every answer leaves through the one `result` signal as a typed
+Result naming its request. A job whose cancel token is cancelled stops at its next chunk.
 
-Background work (the quality-versus-K sweep) steps aside for the user: the GUI counts the
-interactive requests it queues (`interactive_queued`) and the worker counts those it has
-started; while one is waiting, a background decode stops at its next chunk and answers
-"not done", and the GUI asks again, behind the interactive request.
+Background measurements step aside: while a more urgent request waits, a measurement stops
+at its next chunk and goes back in the inbox behind it, so the quality sweep never holds up
+what the user asked for. Metrics themselves are computed on the metrics thread.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from pathlib import Path
+from collections.abc import Callable
 
-import numpy as np
-import torch
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from codec import excerpts
-from codec.audio import load_audio, resample
-from codec.dsp import spectrogram_db
+from codec.analysis import stream_check as sc
+from codec.analysis.views import view_data
 from codec.errors import Cancelled, CodecError
-from codec.long_file import is_long as is_long_file
-from codec.long_file import read_resampled, write_resampled
-from codec.metrics import peak_dbfs
-from codec.pipeline import decode_signal, encode_signal
-from codec.session import CACHE_BYTES, Comparison
+from codec.session import operations as ops
+from codec.session.policy import DEFAULT_POLICY, LongFilePolicy
 
-from .lod import envelopes
-from .metrics_thread import MetricsThread, release_freed_heap
+from . import jobs
+from .metrics_thread import MetricsItem, MetricsThread, release_freed_heap
 
-# Audio held for a long file (signal + cached decodes), bytes: past this, only the decode
-# at the current K is kept.
-LONG_AUDIO_BYTES = 1_500_000_000
+PROGRESS_INTERVAL_S = 0.05
 
 
 class CodecWorker(QObject):
-    modelLoaded = Signal(dict)  # description, source, device, sample_rate, codebooks, ...
-    modelFailed = Signal(str)
-    progress = Signal(int, str, int, int)  # job, what, done, total
-    # job, Comparison (no codes yet), app.lod.envelopes of its x24 (one per channel)
-    opened = Signal(int, object, object)
-    spectrogram = Signal(int, str, object)  # job, "A"/"B<k>", (list of [F, cols] dB, sec/col)
-    encoded = Signal(int, object, float)  # job, codes [C, 32, F], seconds taken
-    # job, k, audio [C, T24], seconds taken, its envelopes (None when it came from the cache)
-    decoded = Signal(int, int, object, float, object)
-    # job, k, {"channels": compare() per channel, "gain_db": loudness match} or None when
-    # the measurement stepped aside for an interactive request (ask again); emitted by the
-    # worker or by its metrics thread
-    measured = Signal(int, int, object)
-    measureFailed = Signal(int, int, str)  # job, k, message
-    streamChecked = Signal(int, object)  # job, app.stream_check.StreamCheck
-    failed = Signal(int, str)
-    exported = Signal(int, str, str)  # job, path, error text ('' when written)
-    cancelled = Signal(int)
-    liveFrame = Signal(object, dict)  # codes [K] of one frame, LiveStats as a dict
-    liveFinished = Signal(object, str)  # LiveResult, error text ('' when it ended cleanly)
+    result = Signal(object)  # every jobs.Result
+    _wake = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, policy: LongFilePolicy = DEFAULT_POLICY) -> None:
         super().__init__()
-        self.codec = None
-        self.session: Comparison | None = None
-        self._session_job = -1
-        # written by the GUI thread, read here: plain ints are safe to share
-        self.current_job = -1
-        self.wanted_k = 32
-        self.stream_k = 0  # the K the GUI wants a streaming check for; 0 = none
-        self.interactive_queued = 0  # interactive requests the GUI has queued
-        self._interactive_started = 0  # ... and those this worker has started
+        self.policy = policy
+        self.inbox = jobs.Inbox()
+        self.codec = None  # owned by the worker's thread; the GUI reads only CodecInfo
+        self._closing = jobs.CancelToken()
         self._last_progress = 0.0
-        # files longer than this (seconds) are read block by block and measured on
-        # excerpts (codec.excerpts); tests lower it
-        self.long_s = excerpts.LONG_S
-        self.metrics = MetricsThread(self._alive, self.measured.emit, self.measureFailed.emit)
+        self._wake.connect(self._run_next, Qt.ConnectionType.QueuedConnection)
+        self.metrics = MetricsThread(self._measured, self._measure_failed)
+        self._handlers: dict[type, Callable] = {
+            jobs.LoadModel: self._load_model,
+            jobs.OpenFile: self._open_file,
+            jobs.OpenComparison: self._open_comparison,
+            jobs.Encode: self._encode,
+            jobs.Decode: self._decode,
+            jobs.Measure: self._measure,
+            jobs.StreamCheck: self._stream_check,
+            jobs.Export: self._export,
+            jobs.StartLive: self._live,
+        }
 
-    # ---- helpers -----------------------------------------------------------------------
-    def _alive(self, job: int) -> bool:
-        return job == self.current_job
+    # ---- the GUI side -----------------------------------------------------------------
+    def submit(self, request: jobs.Request) -> None:
+        """Queue a request (any thread): the worker runs it when its turn comes."""
+        self.inbox.put(request)
+        self._wake.emit()
 
-    def _interactive_waiting(self) -> bool:
-        return self.interactive_queued > self._interactive_started
+    def close(self) -> None:
+        """Every job still running stops at its next chunk; no new one starts."""
+        self._closing.cancel()
 
-    def _progress_cb(self, job: int, what: str):
+    # ---- the worker's thread ----------------------------------------------------------
+    @Slot()
+    def _run_next(self) -> None:
+        req = self.inbox.take()
+        if req is None:
+            return
+        if self._closing.cancelled or req.token.cancelled:
+            self.result.emit(jobs.Cancelled(req))
+            return
+        try:
+            self._handlers[type(req)](req)
+        except Cancelled:
+            self.result.emit(jobs.Cancelled(req))
+        except (CodecError, ValueError, OSError, MemoryError) as e:
+            self.result.emit(jobs.Failed(req, str(e) or type(e).__name__))
+        except Exception as e:  # keep the worker alive whatever happens
+            traceback.print_exc()
+            self.result.emit(jobs.Failed(req, f"unexpected error: {type(e).__name__}: {e}"))
+        finally:
+            release_freed_heap()  # a decode's temporaries: give them back (long files)
+            if len(self.inbox):  # one request per wake-up; more wait: come back for them
+                self._wake.emit()
+
+    def _stopped(self, req: jobs.Request) -> Callable[[], bool]:
+        return lambda: req.token.cancelled or self._closing.cancelled
+
+    def _progress(self, req: jobs.Request, what: str) -> Callable[[int, int], None]:
         def report(done: int, total: int) -> None:
             now = time.monotonic()
-            if done == total or now - self._last_progress > 0.05:
+            if done >= total or now - self._last_progress > PROGRESS_INTERVAL_S:
                 self._last_progress = now
-                self.progress.emit(job, what, done, total)
+                self.result.emit(jobs.Progress(req, what, done, total))
 
         return report
 
-    def _run(self, job: int, fn) -> None:
-        try:
-            fn()
-        except Cancelled:
-            self.cancelled.emit(job)
-        except (CodecError, ValueError, OSError, MemoryError) as e:
-            self.failed.emit(job, str(e) or type(e).__name__)
-        except Exception as e:  # keep the worker alive whatever happens
-            traceback.print_exc()
-            self.failed.emit(job, f"unexpected error: {type(e).__name__}: {e}")
-        finally:
-            release_freed_heap()  # a decode's temporaries: give them back (long files)
+    def _need_codec(self):
+        if self.codec is None:
+            raise CodecError("no model is loaded")
+        return self.codec
 
-    # ---- model -------------------------------------------------------------------------
-    @Slot(str, str)
-    def load_model(self, source: str, device: str) -> None:
-        from codec.weights import load_codec
+    # ---- handlers ------------------------------------------------------------------------
+    def _load_model(self, req: jobs.LoadModel) -> None:
+        from codec.weights.load import load_codec
 
         def hub_progress(what: str, done: int, total: int) -> None:
-            self.progress.emit(-1, f"downloading {what}", done, total)
+            self.result.emit(jobs.Progress(req, f"downloading {what}", done, total))
 
         try:
-            codec = load_codec(source, device, progress=hub_progress)
-        except Exception as e:
-            self.modelFailed.emit(str(e) or type(e).__name__)
+            codec = load_codec(req.source, req.device, progress=hub_progress)
+        except Exception as e:  # anything: the previous model stays in use
+            kept = self.codec.info if self.codec is not None else None
+            self.result.emit(jobs.ModelFailed(req, str(e) or type(e).__name__, kept))
             return
         self.codec = codec
-        if self.session is not None:
-            self.session.set_codes(None, "")  # type: ignore[arg-type]
-        self.modelLoaded.emit(
-            {
-                "description": codec.description,
-                "source": source,
-                "device": str(codec.device),
-                "sample_rate": codec.sample_rate,
-                "codebooks": codec.num_codebooks,
-                "codebook_size": codec.codebook_size,
-                "frame_rate": codec.frame_rate,
-                "semantic": codec.semantic_codebooks,
-                "frame_size": codec.frame_size,
-            }
+        self.result.emit(jobs.ModelLoaded(req, codec.info))
+
+    def _open_file(self, req: jobs.OpenFile) -> None:
+        codec = self._need_codec()
+        c = ops.open_file(
+            req.path,
+            codec.sample_rate,
+            self._progress(req, "reading"),
+            self._stopped(req),
+            self.policy,
         )
+        c.set_source_views(view_data(c.x24, c.codec_rate, judge_content=True))
+        self.result.emit(jobs.Opened(req, c))
 
-    # ---- jobs --------------------------------------------------------------------------
-    @Slot(int, str)
-    def open_file(self, job: int, path: str) -> None:
-        """Read a file to the codec rate. A long one (past excerpts.LONG_S by its header)
-        is read block by block with progress and cancel, and its source is not kept."""
+    def _open_comparison(self, req: jobs.OpenComparison) -> None:
+        c = req.comparison
+        if c.source_views is None:
+            c.set_source_views(view_data(c.x24, c.codec_rate, judge_content=True))
+        for k in c.cached_ks():
+            y = c.reconstruction(k)
+            if y is not None and c.views(k) is None:
+                c.set_views(k, view_data(y, c.codec_rate))
+        self.result.emit(jobs.Opened(req, c))
 
-        def work() -> None:
-            rate = self.codec.sample_rate if self.codec else 24_000
-            if is_long_file(path, self.long_s):
-                x24, info = read_resampled(
-                    path,
-                    rate,
-                    progress=self._progress_cb(job, "reading"),
-                    cancel=lambda: not self._alive(job),
-                )
-                session = Comparison(
-                    name=Path(path).name,
-                    path=Path(path),
-                    source=None,
-                    source_samples=info.num_samples,
-                    source_rate=info.sample_rate,
-                    x24=x24,
-                    codec_rate=rate,
-                    warnings=info.warnings,
-                )
-            else:
-                audio = load_audio(path)
-                session = Comparison(
-                    name=Path(path).name,
-                    path=Path(path),
-                    source=audio.samples,
-                    source_rate=audio.sample_rate,
-                    x24=resample(audio.samples, audio.sample_rate, rate),
-                    codec_rate=rate,
-                    warnings=audio.warnings,
-                )
-            self._open(job, session)
+    def _encode(self, req: jobs.Encode) -> None:
+        codec = self._need_codec()
+        t = time.perf_counter()
+        codes = ops.encode(
+            codec, req.comparison, self._progress(req, "encoding"), self._stopped(req)
+        )
+        self.result.emit(jobs.Encoded(req, codes, time.perf_counter() - t))
 
-        self._run(job, work)
+    def _decode(self, req: jobs.Decode) -> None:
+        codec, c, k = self._need_codec(), req.comparison, req.k
+        gen = c.generation
+        t = time.perf_counter()
+        cached = c.reconstruction(k) is not None
+        y = ops.decode(codec, c, k, self._progress(req, f"decoding K={k}"), self._stopped(req))
+        if c.views(k) is None:
+            c.set_views(k, view_data(y, c.codec_rate), gen)
+        self.result.emit(jobs.Decoded(req, k, 0.0 if cached else time.perf_counter() - t))
 
-    @Slot(int, object)
-    def open_session(self, job: int, session: Comparison) -> None:
-        self._run(job, lambda: self._open(job, session))
-
-    def _open(self, job: int, session: Comparison) -> None:
-        if not self._alive(job):
-            raise Cancelled("superseded")
-        if excerpts.is_long(session.num_samples, session.codec_rate, self.long_s):
-            # one decode at a time beside the signal itself: a two-hour mono file then
-            # holds about 1.4 GB of audio (signal + decode), 2.1 GB while a new K decodes
-            session.cache_bytes = min(CACHE_BYTES, max(LONG_AUDIO_BYTES - session.x24.nbytes, 0))
-        self.session, self._session_job = session, job
-        self.opened.emit(job, session, envelopes(session.x24))
-        self._emit_spectrogram(job, "A", session.x24)
-
-    def _emit_spectrogram(self, job: int, label: str, x: np.ndarray) -> None:
-        rate = self.session.codec_rate if self.session else 24_000
-        specs = [spectrogram_db(ch, rate) for ch in x]
-        self.spectrogram.emit(job, label, ([s for s, _ in specs], specs[0][1]))
-
-    @Slot(int)
-    def rebind(self, job: int) -> None:
-        """Keep the current file under a new job id (after a cancel): cache and codes stay."""
-        self._session_job = job
-
-    @Slot(int)
-    def encode(self, job: int) -> None:
-        def work() -> None:
-            s = self._need(job)
-            t = time.perf_counter()
-            codes = encode_signal(
-                self.codec,
-                s.x24,
-                progress=self._progress_cb(job, "encoding"),
-                cancel=lambda: not self._alive(job),
-            )
-            s.set_codes(codes.numpy(), self.codec.description)
-            self.encoded.emit(job, s.codes, time.perf_counter() - t)
-
-        self._run(job, work)
-
-    @Slot(int, int)
-    def decode(self, job: int, k: int) -> None:
-        """Decode codes[:, :k]. Skipped when the GUI wants another K by the time it starts."""
-
-        self._interactive_started += 1
-
-        def work() -> None:
-            s = self._need(job)
-            if s.codes is None:
-                raise CodecError("nothing is encoded yet")
-            cached = s.reconstruction(k)
-            if cached is not None:
-                self.decoded.emit(job, k, cached, 0.0, None)
-                return
-            if k != self.wanted_k:
-                return  # the slider moved on before this request was reached
-            t = time.perf_counter()
-            codes = torch.from_numpy(s.codes[:, :k])
-            try:
-                y = decode_signal(
-                    self.codec,
-                    codes,
-                    s.num_samples,
-                    progress=self._progress_cb(job, f"decoding K={k}"),
-                    cancel=lambda: not self._alive(job) or self.wanted_k != k,
-                )
-            except Cancelled:
-                if self._alive(job):
-                    return  # the slider moved on, not a user's cancel: its request follows
-                raise
-            s.store(k, y)
-            s.peak_dbfs[k] = peak_dbfs(y)
-            seconds = time.perf_counter() - t
-            self.decoded.emit(job, k, y, seconds, envelopes(y))
-            self._emit_spectrogram(job, f"B{k}", y)
-
-        self._run(job, work)
-
-    @Slot(int, int, str)
-    def export_audio(self, job: int, k: int, path: str) -> None:
-        """Write the cached decode at k to path at the source's rate and length, block by
-        block (a long file is never held twice), atomically; cancel stops it, leaving no
-        file."""
-        self._interactive_started += 1
-        s = self.session
-        if not self._alive(job) or self._session_job != job or s is None:
+    def _measure(self, req: jobs.Measure) -> None:
+        codec, c, k = self._need_codec(), req.comparison, req.k
+        done = c.measurement(k)
+        if done is not None:
+            self.result.emit(jobs.Measured(req, done))
             return
-        y = s.reconstruction(k)
+        stopped = self._stopped(req)
+
+        def step_aside() -> bool:
+            return stopped() or self.inbox.waiting_before(req.priority)
+
+        if self.inbox.waiting_before(req.priority):
+            self.submit(req)  # behind what is more urgent
+            return
+        gen = c.generation
         try:
-            if y is None:
-                raise CodecError(f"the decode at K = {k} is gone; decode it again to export")
-            write_resampled(
-                y,
-                s.codec_rate,
-                path,
-                s.source_rate,
-                s.source_length,
-                progress=self._progress_cb(job, "exporting"),
-                cancel=lambda: not self._alive(job),
+            ref, est, scope = ops.measurement_inputs(codec, c, k, self.policy, step_aside)
+        except Cancelled:
+            if not stopped():
+                self.submit(req)  # stepped aside: ask again behind the urgent request
+            return
+        self.metrics.submit(MetricsItem(req, c, gen, k, ref, est, scope, stopped))
+
+    def _measured(self, req, measurement) -> None:  # on the metrics thread
+        self.result.emit(jobs.Measured(req, measurement))
+
+    def _measure_failed(self, req, message: str) -> None:  # on the metrics thread
+        self.result.emit(jobs.Failed(req, f"metrics at K = {req.k} failed: {message}"))
+
+    def _stream_check(self, req: jobs.StreamCheck) -> None:
+        codec, c, k = self._need_codec(), req.comparison, req.k
+        codes = c.codes
+        if codes is None:
+            raise CodecError("nothing is encoded yet")
+        stopped, fs = self._stopped(req), codec.frame_size
+        frames = self.policy.stream_check_frames(
+            codes.shape[-1], codec.frame_rate, c.num_samples, c.codec_rate
+        )
+        scope = ""
+        if frames < codes.shape[-1]:
+            secs = frames / codec.frame_rate
+            scope = (
+                f"on the first {secs / 60:.1f} min" if secs >= 60 else f"on the first {secs:.1f} s"
+            )
+        n = min(frames * fs, c.num_samples)
+        gen = c.generation
+        stream_codes = c.stream_codes
+        if stream_codes is None:
+            stream_codes = sc.stream_encode(
+                codec, c.x24[:, :n], self._progress(req, "streaming encode"), stopped
+            )
+            c.set_stream_codes(stream_codes, gen)
+        y_stream = sc.stream_decode(
+            codec, stream_codes[:, :k], n, self._progress(req, f"streaming decode K={k}"), stopped
+        )
+        y_batch = c.reconstruction(k)
+        if y_batch is None:
+            y_batch = ops.decode_signal(
+                codec,
+                codes[
+                    ...,
+                    :frames,
+                ][:, :k],
+                n,
+                cancel=stopped,
+            )
+        check = sc.compare_paths(k, codes[..., :frames], stream_codes, y_batch[:, :n], y_stream, fs)
+        check.scope = scope
+        self.result.emit(jobs.StreamChecked(req, check))
+
+    def _export(self, req: jobs.Export) -> None:
+        try:
+            ops.export(
+                req.comparison,
+                req.k,
+                req.path,
+                self._progress(req, "exporting"),
+                self._stopped(req),
             )
         except Cancelled:
-            self.exported.emit(job, path, "export cancelled: no file was written")
+            self.result.emit(jobs.Failed(req, "export cancelled: no file was written"))
             return
-        except (CodecError, OSError) as e:
-            self.exported.emit(job, path, str(e) or type(e).__name__)
-            return
-        self.exported.emit(job, path, "")
+        self.result.emit(jobs.Exported(req, req.path))
 
-    @Slot(int, int)
-    def measure(self, job: int, k: int) -> None:
-        """Background: decode at k (unless cached) and hand it to the metrics thread.
+    def _live(self, req: jobs.StartLive) -> None:
+        import copy
 
-        The decode is kept only if the cache has room without dropping another
-        (Comparison.store evict=False); the metrics are kept as numbers. Steps aside
-        (answers None) when an interactive request is waiting.
-        """
-        s = self.session
-        if not self._alive(job) or self._session_job != job or s is None or s.codes is None:
-            return  # a stale job: the GUI has moved on and ignores this K
-        if k in s.metrics:
-            self.measured.emit(job, k, {"channels": s.metrics[k], "gain_db": s.match_gain_db[k]})
-            return
+        from app.realtime.live import LiveEngine
 
-        def stop() -> bool:
-            return not self._alive(job) or self._interactive_waiting()
-
-        try:
-            ref, y = s.x24, s.reconstruction(k)
-            if excerpts.is_long(s.num_samples, s.codec_rate, self.long_s):
-                # measured on excerpts, decoded on their own unless the full decode is cached
-                frames = s.codes.shape[-1]
-                ranges = excerpts.excerpt_frames(frames, self.codec.frame_rate)
-                s.metrics_note = excerpts.describe(ranges, frames, self.codec.frame_rate)
-                fs = self.codec.frame_size
-                ref = excerpts.take(s.x24, ranges, fs)
-                if y is not None:
-                    y = excerpts.take(y, ranges, fs)
-                elif self._interactive_waiting():
-                    self.measured.emit(job, k, None)
-                    return
-                else:
-                    y = excerpts.decode(
-                        self.codec, s.codes[:, :k], ranges, s.num_samples, cancel=stop
-                    )
-            elif y is None:
-                if self._interactive_waiting():
-                    self.measured.emit(job, k, None)
-                    return
-                y = decode_signal(
-                    self.codec, torch.from_numpy(s.codes[:, :k]), s.num_samples, cancel=stop
-                )
-                s.store(k, y, evict=False)
-        except Cancelled:
-            if self._alive(job):
-                self.measured.emit(job, k, None)
-            return
-        except Exception as e:
-            traceback.print_exc()
-            self.measureFailed.emit(job, k, f"{type(e).__name__}: {e}")
-            return
-        self.metrics.submit(job, k, s, ref, y)
-        del ref, y
-        release_freed_heap()
-
-    @Slot(int, int)
-    def stream_check(self, job: int, k: int) -> None:
-        """Code the clip through the streaming encoder and decoder; compare with batch at k."""
-        self._interactive_started += 1
-        from .stream_check import compare_paths, stream_decode, stream_encode
-
-        def work() -> None:
-            s = self._need(job)
-            if s.codes is None:
-                raise CodecError("nothing is encoded yet")
-            if k != self.stream_k:
-                return  # switched off, or K moved on, before this request was reached
-
-            def stop() -> bool:
-                return not self._alive(job) or self.stream_k != k
-
-            # a long file is checked on its first long_s seconds: streaming from the start
-            # must equal batch from the start, and the whole would take as long as playing it
-            frames, fs = s.codes.shape[-1], self.codec.frame_size
-            scope = ""
-            if excerpts.is_long(s.num_samples, s.codec_rate, self.long_s):
-                frames = max(1, int(self.long_s * self.codec.frame_rate))
-                secs = frames / self.codec.frame_rate
-                scope = (
-                    f"on the first {secs / 60:.1f} min"
-                    if secs >= 60
-                    else f"on the first {secs:.1f} s"
-                )
-            n = min(frames * fs, s.num_samples)
-            codes = s.codes[..., :frames]
+        codec, last = self._need_codec(), ""
+        for rate in req.rates:
+            engine = LiveEngine(
+                codec,
+                req.backend,
+                req.input_device,
+                req.output_device,
+                device_rate=rate,
+                spool=req.spool,
+                control=req.control,
+            )
             try:
-                if s.stream_codes is None:
-                    s.stream_codes = stream_encode(
-                        self.codec, s.x24[:, :n], self._progress_cb(job, "streaming encode"), stop
-                    )
-                y_stream = stream_decode(
-                    self.codec,
-                    s.stream_codes[:, :k],
-                    n,
-                    self._progress_cb(job, f"streaming decode K={k}"),
-                    stop,
-                )
-                y_batch = s.reconstruction(k)
-                if y_batch is None:
-                    y_batch = decode_signal(
-                        self.codec, torch.from_numpy(codes[:, :k]), n, cancel=stop
-                    )
-                y_batch = y_batch[:, :n]
-            except Cancelled:
-                return  # switched off, K moved on, or another file: the GUI has moved on
-            check = compare_paths(k, codes, s.stream_codes, y_batch, y_stream, fs)
-            check.scope = scope
-            self.streamChecked.emit(job, check)
-
-        self._run(job, work)
-
-    @Slot(object)
-    def run_live(self, engine) -> None:
-        """Run a LiveEngine's frame loop here, in the thread that owns the codec."""
-        import dataclasses
-
-        engine.on_frame = lambda codes, st: self.liveFrame.emit(codes, dataclasses.asdict(st))
+                engine.open()
+            except RuntimeError as e:
+                last = str(e)
+                continue
+            break
+        else:
+            raise CodecError(last or "live mode needs a microphone and a speaker")
+        self.result.emit(jobs.LiveStarted(req, engine.device_rate))
+        engine.on_frame = lambda codes, st: self.result.emit(
+            jobs.LiveFrame(req, codes, copy.copy(st))
+        )
         try:
             result = engine.run()
         except Exception as e:
             traceback.print_exc()
             engine.close()
-            self.liveFinished.emit(engine.result(), f"live mode failed: {e}")
+            self.result.emit(jobs.LiveFinished(req, engine.result(), f"live mode failed: {e}"))
             return
-        self.liveFinished.emit(result, engine.error)
-
-    def _need(self, job: int) -> Comparison:
-        if not self._alive(job) or self._session_job != job or self.session is None:
-            raise Cancelled("superseded")
-        if self.codec is None:
-            raise CodecError("no model is loaded")
-        return self.session
+        self.result.emit(jobs.LiveFinished(req, result, engine.error))
 
 
 class WorkerThread:
     """Owns the QThread and the worker; `stop()` cancels jobs and joins the thread."""
 
-    def __init__(self) -> None:
-        from PySide6.QtCore import QThread
-
+    def __init__(self, policy: LongFilePolicy = DEFAULT_POLICY) -> None:
         self.thread = QThread()
         self.thread.setObjectName("codec-worker")
-        self.worker = CodecWorker()
+        self.worker = CodecWorker(policy)
         self.worker.moveToThread(self.thread)
         self.thread.start()
 
     def stop(self, timeout_ms: int = 15_000) -> bool:
-        self.worker.current_job = -2  # every running job is now stale and stops
+        self.worker.close()  # every running job is now stale and stops
         self.worker.metrics.stop()
         self.thread.quit()
         return self.thread.wait(timeout_ms)

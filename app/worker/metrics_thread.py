@@ -2,8 +2,10 @@
 
 Metrics are numpy work that cannot stop midway (STOI alone takes about 0.15 s per second
 of audio on a small CPU), so they run here, behind a queue: the codec worker decodes,
-hands the decode over and is free at once for the user's next request. Results go out
-through callbacks (the worker passes its signals' emit, which Qt queues to the GUI).
+hands the decode over and is free at once for the user's next request. Each item is
+measured with the shared operation (codec.session.operations.measure_pair), kept in the
+comparison (unless its codes changed meanwhile) and reported through a callback (the
+worker passes its result signal's emit, which Qt queues to the GUI).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import queue
 import threading
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from codec.session import Comparison
+from codec.errors import Cancelled
+from codec.session.comparison import Comparison
+from codec.session.operations import measure_pair
 
 
 def _load_malloc_trim():
@@ -40,52 +45,60 @@ def release_freed_heap() -> None:
         _MALLOC_TRIM(0)
 
 
+@dataclass(frozen=True, eq=False)
+class MetricsItem:
+    """One measurement to make: est [C, T] (the decode at k, or excerpts of it) against
+    ref [C, T], for `comparison` while its codes are still `generation`."""
+
+    request: object  # the worker's Measure request, handed back with the result
+    comparison: Comparison
+    generation: int
+    k: int
+    ref: np.ndarray
+    est: np.ndarray
+    scope: str
+    cancelled: Callable[[], bool]
+
+
 class MetricsThread:
-    """One daemon thread measuring (job, k, session, decode) items in order."""
+    """One daemon thread measuring items in order."""
 
     def __init__(
         self,
-        is_current: Callable[[int], bool],
-        on_measured: Callable[[int, int, object], None],
-        on_failed: Callable[[int, int, str], None],
+        on_measured: Callable[[object, object], None],
+        on_failed: Callable[[object, str], None],
     ) -> None:
-        self.is_current = is_current
-        self.on_measured = on_measured
-        self.on_failed = on_failed
+        self.on_measured = on_measured  # (request, Measurement)
+        self.on_failed = on_failed  # (request, message)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
         self._thread.start()
 
-    def submit(self, job: int, k: int, session: Comparison, ref: np.ndarray, y: np.ndarray) -> None:
-        """Measure y [C, T] (the decode at k) against ref [C, T] (session.x24, or the same
-        excerpts of it), for job; the results are kept in the session."""
-        self._queue.put((job, k, session, ref, y))
+    def submit(self, item: MetricsItem) -> None:
+        self._queue.put(item)
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Finish the item in hand (metrics cannot stop midway), then end the thread."""
+        """Finish the item in hand (a metric cannot stop midway), then end the thread."""
         self._queue.put(None)
         self._thread.join(timeout_s)
 
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _loop(self) -> None:
         while (item := self._queue.get()) is not None:
-            job, k, s, ref, y = item
             try:
-                self._measure(job, k, s, ref, y)
+                self._measure(item)
+            except Cancelled:
+                pass  # another file or model since: dropped (the GUI would ignore it)
             except Exception as e:  # one failing metric must not end the thread
                 traceback.print_exc()
-                self.on_failed(job, k, f"{type(e).__name__}: {e}")
-            del item, s, ref, y
+                self.on_failed(item.request, f"{type(e).__name__}: {e}")
+            del item
             release_freed_heap()
 
-    def _measure(self, job: int, k: int, s: Comparison, ref: np.ndarray, y: np.ndarray) -> None:
-        from codec.metrics import channel_metrics, loudness_match_gain_db
-
-        channels = []  # codec.metrics.compare, one channel at a time to check for staleness
-        for c in range(s.channels):
-            if not self.is_current(job):
-                return  # another file or model since: drop it (the GUI would too)
-            channels.append(channel_metrics(ref[c], y[c], s.codec_rate))
-        gain = loudness_match_gain_db(ref, y, s.codec_rate)
-        s.metrics[k], s.match_gain_db[k] = channels, gain
-        if self.is_current(job):
-            self.on_measured(job, k, {"channels": channels, "gain_db": gain})
+    def _measure(self, item: MetricsItem) -> None:
+        c = item.comparison
+        m = measure_pair(item.k, item.ref, item.est, c.codec_rate, item.scope, item.cancelled)
+        if c.set_measurement(m, item.generation) and not item.cancelled():
+            self.on_measured(item.request, m)

@@ -1,0 +1,1 @@
+"""The main window and its controllers (they own the state; the window shows it)."""
