@@ -1,4 +1,5 @@
-"""Shared test set-up: offline hub, offscreen Qt, 2 torch threads, seeded random models."""
+"""Shared test set-up: offline hub, offscreen Qt, 2 torch threads, seeded random models,
+the one app-window fixture, and the garbage-collection rule the app follows."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ torch.set_num_threads(2)
 gc.disable()
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "window(model_source=..., size=..., **kw): how the `window` fixture is made"
+    )
+
+
 @pytest.fixture(autouse=True)
 def _collect_on_main_thread():
     yield
@@ -47,3 +54,19 @@ def tiny():
     from codec import load_codec
 
     return load_codec("tiny", "cpu")
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path, monkeypatch, request):
+    """The main window with a fake audio device, its model loaded, recordings in tmp_path.
+
+    `@pytest.mark.window(model_source="random:mimi", size=(1280, 860))` changes how it is
+    made (any make_window keyword); the default is random:tiny weights.
+    """
+    from tests.helpers.window import make_window
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    marker = request.node.get_closest_marker("window")
+    w = make_window(qtbot, tmp_path, **(marker.kwargs if marker else {}))
+    yield w
+    w.close()

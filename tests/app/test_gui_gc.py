@@ -14,8 +14,6 @@ import weakref
 
 import pytest
 
-pytest.importorskip("pytestqt")
-
 
 class Node:
     def __init__(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.audio_io import DeviceInfo
+from app.realtime.devices import DeviceInfo
 
 
 class FakeStream:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from codec.audio import load_audio
-
-SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
+from tests.helpers.paths import SAMPLES
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from .app_window import make_window, open_and_code
-from .fake_audio import FakeBackend
-from .helpers import speechlike, write_tone
-
-pytest.importorskip("pytestqt")
+from tests.helpers.fake_audio import FakeBackend
+from tests.helpers.signals import speechlike, write_tone
+from tests.helpers.window import live_frames, make_window, open_and_code, wait_live_streams
 
 
 @pytest.fixture()
@@ -45,7 +43,7 @@ def test_no_devices_the_app_starts_and_says_why(qtbot, tmp_path, data_home, back
         assert not w.live.start_btn.isEnabled() and w.live.start_btn.toolTip()
         assert w.live.start_btn.toolTip() in w.live.note.text()
         errors = []
-        w.live.error.connect(errors.append)
+        w.live_ctl.error.connect(errors.append)
         assert not w.live.start() and errors and errors[0]
         # the rest of the app works: a file opens and codes
         src = tmp_path / "a.wav"
@@ -71,7 +69,7 @@ def test_output_device_lost_while_playing_stops_cleanly(qtbot, tmp_path, data_ho
         assert w.player.playing and w.play_btn.text().startswith("⏸")
         out.active = False  # PortAudio stopped the stream: the device went away
         qtbot.waitUntil(lambda: not w.player.playing, timeout=5_000)
-        assert w.banner.isVisible() and "audio output stopped" in w.banner.text()
+        assert w.messages.isVisible() and "audio output stopped" in w.messages.text("audio")
         assert w.play_btn.text().startswith("▶")
         assert out.closed  # the dead stream was closed, not left dangling
         # Play again: a fresh stream opens, and it plays from where it stopped
@@ -80,7 +78,7 @@ def test_output_device_lost_while_playing_stops_cleanly(qtbot, tmp_path, data_ho
         assert fresh is not out and w.player.playing
         pos = w.player.position
         block = fresh.pump(480)
-        assert np.allclose(block[:, 0], w.session.x24[0, pos : pos + 480])
+        assert np.allclose(block[:, 0], w.compare.comparison.x24[0, pos : pos + 480])
     finally:
         w.close()
 
@@ -92,21 +90,20 @@ def test_xruns_in_live_mode_are_counted_and_shown_not_fatal(qtbot, tmp_path, dat
     try:
         w.tabs.setCurrentWidget(w.live)
         assert w.live.start()
-        engine = w.live.engine
-        mic, spk = backend.last("input"), backend.last("output")
+        mic, spk = wait_live_streams(qtbot, backend)
         overflow = SimpleNamespace(input_overflow=True, output_underflow=False)
         underflow = SimpleNamespace(input_overflow=False, output_underflow=True)
         for i in range(4):
             block = np.ascontiguousarray(x[i * 1920 : (i + 1) * 1920, None])
             # PortAudio's flags arrive with the block; blocks 1 and 3 report an overflow
             mic.callback(block, 1920, None, overflow if i % 2 else None)
-            qtbot.waitUntil(lambda n=i + 1: engine.stats.frames >= n, timeout=20_000)
+            qtbot.waitUntil(lambda n=i + 1: live_frames(w) >= n, timeout=20_000)
             out = np.zeros((1920, spk.channels), np.float32)
             spk.callback(out, 1920, None, underflow if i == 2 else None)
-        assert engine.stats.xruns == 3  # two input overflows, one output underflow
+        assert w.live_ctl.stats.xruns == 3  # two input overflows, one output underflow
         qtbot.waitUntil(lambda: w.live.readouts["frames"].text() == "4", timeout=5_000)
         assert w.live.readouts["xruns"].text() == "3"
-        assert w.live.running and not w.banner.isVisible()  # not fatal: it goes on
+        assert w.live.running and not w.messages.isVisible()  # not fatal: it goes on
         # spooled: the session is already a valid WAV on disk while it runs (survives a kill)
         import soundfile as sf
 
@@ -118,12 +115,15 @@ def test_xruns_in_live_mode_are_counted_and_shown_not_fatal(qtbot, tmp_path, dat
         w.live.stop()
         qtbot.waitUntil(lambda: not w.live.running, timeout=20_000)
         qtbot.waitUntil(
-            lambda: w.session is not None and w.session.name.startswith("live"), timeout=20_000
+            lambda: (
+                w.compare.comparison is not None and w.compare.comparison.name.startswith("live")
+            ),
+            timeout=20_000,
         )
-        assert w.session.codes.shape == (1, 32, 4)
-        assert np.array_equal(w.session.x24[0], x[: 4 * 1920])
+        assert w.compare.comparison.codes.shape == (1, 32, 4)
+        assert np.array_equal(w.compare.comparison.x24[0], x[: 4 * 1920])
         # the comparison opens the spooled files; nothing was written a second time
-        assert w.session.path == inp
+        assert w.compare.comparison.path == inp
         assert sorted(rec.iterdir()) == sorted([inp, outp])
         assert (inp.stat().st_mtime_ns, outp.stat().st_mtime_ns) == mtimes
         assert len(sf.read(str(outp))[0]) == 4 * 1920
@@ -136,7 +136,7 @@ def test_a_live_session_never_overwrites_an_earlier_one(qtbot, tmp_path, data_ho
     overwrite; the panel must not fall back to writing over the first one either)."""
     import soundfile as sf
 
-    import app.live_panel as lp
+    import app.window.live as lp
 
     monkeypatch.setattr(lp.time, "strftime", lambda fmt, *a: "20260101-120000")
     rec = tmp_path / "data" / "mimi-explorer" / "recordings"
@@ -149,20 +149,23 @@ def test_a_live_session_never_overwrites_an_earlier_one(qtbot, tmp_path, data_ho
     w = make_window(qtbot, tmp_path, backend)
     try:
         assert w.live.start()
-        backend.last("input").pump(1920)
-        qtbot.waitUntil(lambda: w.live.engine.stats.frames >= 1, timeout=20_000)
+        wait_live_streams(qtbot, backend)[0].pump(1920)
+        qtbot.waitUntil(lambda: live_frames(w) >= 1, timeout=20_000)
         w.live.stop()
         qtbot.waitUntil(
-            lambda: w.session is not None and w.session.name.startswith("live"), timeout=20_000
+            lambda: (
+                w.compare.comparison is not None and w.compare.comparison.name.startswith("live")
+            ),
+            timeout=20_000,
         )
         for part in ("input", "output"):  # the earlier session is intact
             got = sf.read(str(rec / f"live-20260101-120000-{part}.wav"), dtype="float32")[0]
             assert np.array_equal(got, earlier)
-        new_in = w.session.path
+        new_in = w.compare.comparison.path
         assert new_in.parent == rec and new_in.name != "live-20260101-120000-input.wav"
         assert np.array_equal(sf.read(str(new_in), dtype="float32")[0], x[:1920])
         assert len(list(rec.glob("live-*-output.wav"))) == 2
-        assert not w.banner.isVisible()  # the spool worked: nothing to complain about
+        assert not w.messages.isVisible()  # the spool worked: nothing to complain about
     finally:
         w.close()
 
@@ -170,7 +173,7 @@ def test_a_live_session_never_overwrites_an_earlier_one(qtbot, tmp_path, data_ho
 def test_microphone_lost_while_recording_keeps_the_recording(qtbot, tmp_path, data_home):
     import soundfile as sf
 
-    from app.record_dialog import RecordDialog
+    from app.widgets.record_dialog import RecordDialog
 
     tone = write_tone(tmp_path / "mic.wav", seconds=1.0, sr=48_000, channels=2)
     backend = FakeBackend(source=tone.T.copy())
@@ -200,18 +203,21 @@ def test_microphone_lost_in_live_mode_says_so_and_keeps_the_session(qtbot, tmp_p
     w = make_window(qtbot, tmp_path, backend)
     try:
         assert w.live.start()
-        mic = backend.last("input")
+        mic, _ = wait_live_streams(qtbot, backend)
         mic.fail_after = 3 * 1920
         for _ in range(5):
             mic.pump(1920)
         qtbot.waitUntil(lambda: not w.live.running, timeout=20_000)
-        assert w.banner.isVisible() and "input device stopped" in w.banner.text()
+        assert w.messages.isVisible() and "input device stopped" in w.messages.text("audio")
         assert w.live.start_btn.text().startswith("●")  # ready to start again
         qtbot.waitUntil(
-            lambda: w.session is not None and w.session.name.startswith("live"), timeout=20_000
+            lambda: (
+                w.compare.comparison is not None and w.compare.comparison.name.startswith("live")
+            ),
+            timeout=20_000,
         )
-        assert w.session.codes.shape == (1, 32, 3)
-        assert np.array_equal(w.session.x24[0], x[: 3 * 1920])
+        assert w.compare.comparison.codes.shape == (1, 32, 3)
+        assert np.array_equal(w.compare.comparison.x24[0], x[: 3 * 1920])
         assert all(s.closed for s in backend.streams if s.kind == "input")
     finally:
         w.close()

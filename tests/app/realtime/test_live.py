@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import pytest
-import torch
 
-from app.live import LiveEngine
-
-from .fake_audio import FakeBackend
-from .helpers import speechlike
-
-
-def reference(codec, x: np.ndarray, ks: list[int]) -> np.ndarray:
-    enc, dec = codec.stream_encoder(), codec.stream_decoder()
-    out = []
-    for i, k in enumerate(ks):
-        frame = torch.from_numpy(x[i * 1920 : (i + 1) * 1920]).view(1, 1, -1)
-        out.append(dec.step(enc.step(frame)[:, :k])[0, 0].numpy())
-    return np.concatenate(out)
-
-
-def start(engine):
-    engine.open()
-    box = {}
-    t = threading.Thread(target=lambda: box.setdefault("r", engine.run()))
-    t.start()
-    return t, box
-
-
-def wait_frames(engine, n, timeout=30.0):
-    t0 = time.monotonic()
-    while engine.stats.frames < n:
-        assert time.monotonic() - t0 < timeout, "live engine stalled"
-        time.sleep(0.002)
+from app.realtime.live import LiveEngine
+from tests.helpers.fake_audio import FakeBackend
+from tests.helpers.live import reference, start, wait_frames
+from tests.helpers.signals import speechlike
 
 
 def test_output_equals_streaming_decode_and_k_switches_next_frame(tiny):
@@ -48,9 +20,9 @@ def test_output_equals_streaming_decode_and_k_switches_next_frame(tiny):
     schedule = []
     for i in range(14):
         if i == 5:
-            engine.k = 4  # takes effect from the next frame
+            engine.control.set_k(4)  # takes effect from the next frame
         if i == 9:
-            engine.k = 1
+            engine.control.set_k(1)
         for _ in range(4):
             mic.pump(480)  # 4 callbacks of 20 ms = one 80 ms frame
         wait_frames(engine, i + 1)
@@ -74,7 +46,7 @@ def test_monitor_input_plays_the_input(tiny):
     x = speechlike(0.5, seed=6)[0, 0].numpy()
     backend = FakeBackend(source=x[:, None])
     engine = LiveEngine(tiny, backend, k=8)
-    engine.monitor = "input"
+    engine.control.set_monitor("input")
     thread, _ = start(engine)
     mic, spk = backend.last("input"), backend.last("output")
     for i in range(3):
@@ -87,18 +59,33 @@ def test_monitor_input_plays_the_input(tiny):
 
 
 def test_resampled_device_rate(tiny):
-    """A 48 kHz device: soxr streams convert to and from 24 kHz around the codec."""
+    """A 48 kHz device: soxr streams convert to and from 24 kHz around the codec. What is
+    coded is the input resampled by soxr in one go, what comes out is the codec's streaming
+    decode of it, and what is played is that decode resampled back to 48 kHz."""
+    import soxr
+
     x48 = speechlike(1.0, sr=48_000, seed=8)[0, 0].numpy()
     backend = FakeBackend(source=x48[:, None])
     engine = LiveEngine(tiny, backend, device_rate=48_000, k=32)
     thread, box = start(engine)
-    mic = backend.last("input")
-    for _ in range(12):
+    mic, spk = backend.last("input"), backend.last("output")
+    for i in range(13):  # 80 ms in; the resampler holds a little back, so a frame lags
         mic.pump(3840)
-    wait_frames(engine, 10)
+        wait_frames(engine, i)
+        if i >= 3:  # the speaker starts once 3 frames wait
+            spk.pump(3840)
     engine.stop()
     thread.join(10)
-    assert box["r"].codes.shape[1] >= 10
+    r = box["r"]
+    n = r.codes.shape[1]
+    assert n >= 10 and len(r.input24) == n * 1920
+    in24 = soxr.resample(x48, 48_000, 24_000, quality="HQ").astype(np.float32)
+    np.testing.assert_allclose(r.input24, in24[: n * 1920], atol=1e-6)
+    np.testing.assert_allclose(r.output24, reference(tiny, r.input24, [32] * n), atol=1e-5)
+    played = np.concatenate(spk.played)[:, 0]
+    assert engine.stats.late == 0 and len(played) == 10 * 3840  # never ran dry
+    back = soxr.resample(r.output24, 24_000, 48_000, quality="HQ")
+    np.testing.assert_allclose(played, back[: len(played)], atol=1e-4)
 
 
 def test_device_failure_mid_stream_keeps_the_session(tiny):
@@ -126,7 +113,7 @@ def test_latency_recovers_after_a_stall(tiny):
     """The speaker stops being served for 1.2 s of input (a stall): the engine catches up,
     and the decoded backlog is cut back to KEEP_OUTPUT_FRAMES instead of staying as extra
     latency for the rest of the session; the saved session still has every frame."""
-    from app import live
+    from app.realtime import live
 
     x = speechlike(2.0, seed=9)[0, 0].numpy()
     backend = FakeBackend(source=x[:, None])

@@ -1,6 +1,6 @@
 """Real devices: the PipeWire loopback that test.sh starts (null sink -> its monitor).
 
-Skipped, with the reason, where the loopback could not be started.
+Skipped, with the reason, where the loopback could not be started; in CI that fails.
 """
 
 from __future__ import annotations
@@ -12,16 +12,19 @@ import time
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("MIMI_LOOPBACK") != "1",
-    reason="no PipeWire loopback (scripts/loopback.sh start failed or was not run)",
-)
+from tests.helpers.requirements import need
+
+pytestmark = pytest.mark.loopback
 
 
 @pytest.fixture(scope="module")
 def backend():
-    from app.audio_io import SoundDeviceBackend
+    from app.realtime.devices import SoundDeviceBackend
 
+    need(
+        os.environ.get("MIMI_LOOPBACK") == "1",
+        "no PipeWire loopback (scripts/loopback.sh start failed or was not run)",
+    )
     b = SoundDeviceBackend()
     assert b.available, b.reason
     assert any(d.max_output_channels for d in b.devices())
@@ -29,17 +32,16 @@ def backend():
 
 
 def test_play_a_file_and_find_it_in_the_recording(backend, tmp_path):
-    from app.player import Player
-    from app.recorder import Recorder
+    from app.realtime.player import Player
+    from app.realtime.recorder import Recorder
     from codec.audio import resample
-
-    from .helpers import speechlike
+    from tests.helpers.signals import speechlike
 
     x = speechlike(1.0, seed=31)[0].numpy()  # [1, T] at 24 kHz
     rec = Recorder(backend, rate=48_000, channels=1, folder=tmp_path)
     rec.start()
     time.sleep(0.3)
-    player = Player(backend)
+    player = Player(backend, 24_000)
     player.set_sources(x)
     assert player.play()
     t0 = time.monotonic()
@@ -75,7 +77,7 @@ def test_play_a_file_and_find_it_in_the_recording(backend, tmp_path):
 
 
 def test_live_round_trip_through_real_devices(backend, tiny):
-    from app.live import LiveEngine
+    from app.realtime.live import LiveEngine
 
     engine = LiveEngine(tiny, backend, k=8)
     engine.open()

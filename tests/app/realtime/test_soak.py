@@ -6,16 +6,17 @@ import threading
 
 import numpy as np
 
-from app.live import LiveEngine
-from app.soak import soak
-
-from .fake_audio import FakeBackend
-from .helpers import speechlike
-from .test_live import reference, wait_frames
+from app.realtime.live import LiveEngine
+from tests.helpers.fake_audio import FakeBackend
+from tests.helpers.live import reference, wait_frames
+from tests.helpers.scripts import load_script
+from tests.helpers.signals import speechlike
 
 
 def test_short_soak_has_no_drift(tiny, tmp_path):
-    r = soak(tiny, minutes=0.05, k=8, warmup_s=1.0, spool_dir=tmp_path)  # 3 s of real time
+    r = load_script("soak").soak(
+        tiny, minutes=0.05, k=8, warmup_s=1.0, spool_dir=tmp_path
+    )  # 3 s of real time
     assert r.frames_delivered == int(0.05 * 60 * 24_000) // 1920  # 37 whole frames in 3 s
     assert r.frame_drift == 0 and r.sample_drift == 0
     assert r.dropped_frames == 0 and r.skipped_frames == 0

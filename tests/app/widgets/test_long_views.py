@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from app.lod import MAX_COLUMNS, MAX_POINTS, RAW_MAX, PeakPyramid, code_columns
-
-pytest.importorskip("pytestqt")
+from codec.analysis.levels import MAX_COLUMNS, MAX_POINTS, RAW_MAX, PeakPyramid, code_columns
+from codec.model.config import CodecConfig
+from codec.model.info import describe
 
 RATE = 24_000
 HOURS = 2
@@ -55,8 +55,12 @@ def timed(qtbot, view, action) -> float:
     return time.monotonic() - t
 
 
+MIMI = describe(CodecConfig.mimi())  # the views take every size from here
+
+
 def test_two_hours_zoom_stays_prompt(qtbot):
-    from app.views import TokenHeatmap, WaveformView
+    from app.widgets.time_views import WaveformView
+    from app.widgets.token_view import TokenHeatmap
 
     n = HOURS * 3600 * RATE  # 172.8 M samples: 691 MB of float32
     rng = np.random.default_rng(0)
@@ -75,7 +79,7 @@ def test_two_hours_zoom_stays_prompt(qtbot):
     for name, action in (
         ("waveform", lambda: wave.set_original(x, RATE)),
         ("reconstruction", lambda: wave.set_reconstruction(y)),
-        ("heatmap", lambda: (heat.link_to(wave.plots[0]), heat.set_codes(codes, FRAME_S, 2048))),
+        ("heatmap", lambda: (heat.link_to(wave.plots[0]), heat.set_codes(codes, MIMI))),
     ):
         t = time.monotonic()
         action()

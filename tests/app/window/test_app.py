@@ -6,26 +6,18 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from .app_window import make_window, open_and_code
-from .fake_audio import FakeBackend
-from .helpers import write_tone
+from tests.helpers.fake_audio import FakeBackend
+from tests.helpers.signals import write_tone
+from tests.helpers.window import live_frames, open_and_code, wait_live_streams
 
-pytest.importorskip("pytestqt")
-
-
-@pytest.fixture()
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    w = make_window(qtbot, tmp_path, model_source="random:mimi", size=(1280, 860))
-    yield w
-    w.close()
+pytestmark = pytest.mark.window(model_source="random:mimi", size=(1280, 860))
 
 
 def test_open_file_encodes_and_shows_views(qtbot, window, tmp_path):
     src = tmp_path / "two.wav"
     x = write_tone(src, seconds=2.0, sr=44_100, channels=2)
     open_and_code(qtbot, window, src)
-    s = window.session
+    s = window.compare.comparison
     frames = -(-round(x.shape[1] * 24_000 / 44_100) // 1920)
     assert s.codes.shape == (2, 32, frames)
     assert window.heatmap.codes.shape == (32, frames)  # 32 x F cells for the shown channel
@@ -45,19 +37,24 @@ def test_slider_bitrate_prefix_decode_and_cache(qtbot, window, tmp_path):
     assert "1.10 kbps" in window.k_label.text() and "Moshi" in window.k_label.text()
     window.slider.setValue(32)
     assert "4.40 kbps" in window.k_label.text()
-    qtbot.waitUntil(lambda: window.session.reconstruction(32) is not None, timeout=60_000)
+    qtbot.waitUntil(
+        lambda: window.compare.comparison.reconstruction(32) is not None, timeout=60_000
+    )
     import torch
 
-    codec = window.worker.codec
-    expect = codec.decode(torch.from_numpy(window.session.codes[:, :32]))[:, 0].numpy()
-    got = window.session.reconstruction(32)
+    codec = window.worker.codec  # the worker's model, used here only to compute the expectation
+    expect = codec.decode(torch.from_numpy(window.compare.comparison.codes[:, :32]))[:, 0].numpy()
+    got = window.compare.comparison.reconstruction(32)
     assert np.allclose(got, expect[:, : got.shape[1]], atol=1e-5)
     # back to 8: served from the cache, no new decode request reaches the worker
     calls = []
-    window.reqDecode.connect(lambda job, k: calls.append(k))
+    real_submit = window.worker.submit
+    window.worker.submit = lambda req: (calls.append(req), real_submit(req))
     window.slider.setValue(8)
-    assert calls == []
-    assert np.array_equal(window.player._b[:, 0], window.session.reconstruction(8)[0])
+    assert [r for r in calls if type(r).__name__ == "Decode"] == []
+    assert np.array_equal(
+        window.player.source(1)[:, 0], window.compare.comparison.reconstruction(8)[0]
+    )
 
 
 def test_ab_switch_keeps_position(qtbot, window, tmp_path):
@@ -72,11 +69,11 @@ def test_ab_switch_keeps_position(qtbot, window, tmp_path):
     assert window.player.selected == "B"
     block = out.pump(1000)
     assert window.player.position == 5800
-    recon = window.session.reconstruction(window.k)[0]
+    recon = window.compare.comparison.reconstruction(window.compare.k)[0]
     assert np.allclose(block[:, 0], recon[4800:5800])
-    window.select_ab("A")
+    window.transport.select("A")
     block = out.pump(1000)
-    assert np.allclose(block[:, 0], window.session.x24[0, 5800:6800])
+    assert np.allclose(block[:, 0], window.compare.comparison.x24[0, 5800:6800])
 
 
 def test_screenshot_is_not_blank(qtbot, window, tmp_path):
@@ -84,9 +81,10 @@ def test_screenshot_is_not_blank(qtbot, window, tmp_path):
     write_tone(src, seconds=3.0, sr=44_100, channels=2)
     open_and_code(qtbot, window, src)
     qtbot.wait(200)
-    from pathlib import Path
 
-    art = Path(__file__).resolve().parent.parent / "artifacts"
+    from tests.helpers.paths import ROOT
+
+    art = ROOT / "artifacts"
     art.mkdir(exist_ok=True)
     img = window.grab()
     assert img.save(str(art / "main_window.png"))
@@ -103,8 +101,8 @@ def test_bad_file_shows_message_and_app_keeps_working(qtbot, window, tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio")
     window.open_path(str(bad))
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=20_000)
-    assert "cannot read bad.wav" in window.banner.text()
+    qtbot.waitUntil(lambda: "file" in window.messages, timeout=20_000)
+    assert "cannot read bad.wav" in window.messages.text("file")
     good = tmp_path / "good.wav"
     write_tone(good, seconds=0.5, sr=24_000, channels=1)
     open_and_code(qtbot, window, good)
@@ -116,22 +114,22 @@ def test_export_audio_codes_png(qtbot, window, tmp_path):
     open_and_code(qtbot, window, src)
     import soundfile as sf
 
-    with qtbot.waitSignal(window.worker.exported, timeout=10_000):
-        window.export_audio(str(tmp_path / "r.flac"))  # written by the worker
+    with qtbot.waitSignal(window.exports.exported, timeout=10_000):
+        window.exports.export_audio(str(tmp_path / "r.flac"))  # written by the worker
     info = sf.info(str(tmp_path / "r.flac"))
     assert (info.samplerate, info.frames) == (32_000, 32_000)
-    window.export_codes(str(tmp_path / "c.safetensors"))
-    from codec.codes_io import load_codes
+    window.exports.export_codes(str(tmp_path / "c.safetensors"))
+    from codec.audio.codes_file import load_codes
 
     assert np.array_equal(
-        load_codes(tmp_path / "c.safetensors").codes.numpy(), window.session.codes
+        load_codes(tmp_path / "c.safetensors").codes.numpy(), window.compare.comparison.codes
     )
-    window.export_png(str(tmp_path / "v.png"))
+    window.exports.export_png(window.compare_view.views.grab, str(tmp_path / "v.png"))
     assert (tmp_path / "v.png").stat().st_size > 1000
 
 
 def test_recording_is_on_disk_before_processing(qtbot, window, tmp_path):
-    from app.record_dialog import RecordDialog
+    from app.widgets.record_dialog import RecordDialog
 
     tone = write_tone(tmp_path / "mic.wav", seconds=1.0, sr=48_000, channels=2)
     window.backend_fake.source = tone.T.copy()
@@ -159,7 +157,7 @@ def test_no_audio_devices_disables_playback(qtbot, tmp_path):
     from app.launch import make_app
 
     make_app()
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     w = MainWindow(
@@ -172,26 +170,29 @@ def test_no_audio_devices_disables_playback(qtbot, tmp_path):
 
 
 def test_live_tab_becomes_a_comparison(qtbot, window, tmp_path):
-    from .helpers import speechlike
+    from tests.helpers.signals import speechlike
 
     x = speechlike(1.0, seed=21)[0, 0].numpy()
     fake = window.backend_fake
     fake.source = x[:, None]
     window.tabs.setCurrentWidget(window.live)
     assert window.live.start()
-    mic, spk = fake.last("input"), fake.last("output")
+    mic, spk = wait_live_streams(qtbot, fake)
     for i in range(6):
         mic.pump(1920)
-        qtbot.waitUntil(lambda i=i: window.live.engine.stats.frames >= i + 1, timeout=20_000)
+        qtbot.waitUntil(lambda i=i: live_frames(window) >= i + 1, timeout=20_000)
         spk.pump(1920)
     qtbot.waitUntil(lambda: window.live.readouts["frames"].text() == "6", timeout=5_000)
     assert window.live.readouts["compute"].text().endswith(")")
     window.live.stop()
     qtbot.waitUntil(
-        lambda: window.session is not None and window.session.name.startswith("live"),
+        lambda: (
+            window.compare.comparison is not None
+            and window.compare.comparison.name.startswith("live")
+        ),
         timeout=20_000,
     )
-    s = window.session
+    s = window.compare.comparison
     assert s.codes.shape == (1, 32, 6)
     assert np.array_equal(s.x24[0], x[: 6 * 1920])
     qtbot.waitUntil(lambda: window.player.has_b(), timeout=20_000)
@@ -207,26 +208,27 @@ def test_model_falls_back_when_the_hub_is_unreachable(qtbot, tmp_path):
     from app.launch import make_app
 
     make_app()
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     t0 = time.monotonic()
     w = MainWindow(backend=FakeBackend(), model_source=None, settings=settings)  # hub default
     qtbot.addWidget(w)
-    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
-    assert "Hugging Face hub" in w.banner.text() and "instead" in w.banner.text()
-    assert w.model_info["description"] in w.windowTitle()
-    assert w.model_info["description"] in w.model_label.text()
+    qtbot.waitUntil(lambda: w.models.info is not None, timeout=60_000)
+    assert "Hugging Face hub" in w.messages.text("model") and "instead" in w.messages.text("model")
+    assert w.models.info.description in w.windowTitle()
+    assert w.models.info.description in w.model_label.text()
     # the hub attempt itself gave up at once (HF_HUB_OFFLINE=1); the rest is model building
     assert time.monotonic() - t0 < 30
     w.close()
 
 
+@pytest.mark.slow
 def test_cancel_encode_then_encode_again(qtbot, window, tmp_path):
     src = tmp_path / "long.wav"
     write_tone(src, seconds=45.0, sr=24_000, channels=1)  # long enough to cancel midway
     cancelled = []
-    window.worker.cancelled.connect(cancelled.append)
+    window.worker.result.connect(lambda r: type(r).__name__ == "Cancelled" and cancelled.append(r))
     window.open_path(str(src))
     qtbot.waitUntil(
         lambda: window.progress.isVisible() and "encoding" in window.progress.format(),
@@ -235,24 +237,27 @@ def test_cancel_encode_then_encode_again(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.progress.maximum() > 1, timeout=20_000)  # chunks running
     window.cancel()
     qtbot.waitUntil(lambda: len(cancelled) == 1, timeout=20_000)
-    assert window.session.codes is None and not window.cancel_btn.isVisible()
-    window._encode_current()  # File ▸ Encode the current file
-    qtbot.waitUntil(lambda: window.session.codes is not None, timeout=120_000)
-    qtbot.waitUntil(lambda: window.session.reconstruction(window.k) is not None, timeout=60_000)
+    assert window.compare.comparison.codes is None and not window.cancel_btn.isVisible()
+    window.compare.encode_current()  # File ▸ Encode the current file
+    qtbot.waitUntil(lambda: window.compare.comparison.codes is not None, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: window.compare.comparison.reconstruction(window.compare.k) is not None,
+        timeout=60_000,
+    )
     window.slider.setValue(4)  # decoding still works for this file after the cancel
-    qtbot.waitUntil(lambda: window.session.reconstruction(4) is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.compare.comparison.reconstruction(4) is not None, timeout=60_000)
 
 
 def test_a_fallback_is_not_remembered(qtbot, tmp_path):
     from app.launch import make_app
 
     make_app()
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     w = MainWindow(backend=FakeBackend(), model_source=None, settings=settings)
     qtbot.addWidget(w)
-    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60_000)
-    assert w.model_info["source"] != "kyutai/mimi"  # fell back (offline)
+    qtbot.waitUntil(lambda: w.models.info is not None, timeout=60_000)
+    assert w.models.info.source != "kyutai/mimi"  # fell back (offline)
     assert settings.value("model") is None  # so the next start tries the hub again
     w.close()

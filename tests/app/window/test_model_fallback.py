@@ -10,10 +10,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from .app_window import make_window, open_and_code
-from .helpers import write_tone
-
-pytest.importorskip("pytestqt")
+from tests.helpers.signals import write_tone
+from tests.helpers.window import open_and_code
 
 
 def not_safetensors(tiny, path):
@@ -48,51 +46,47 @@ CASES = {
 }
 
 
-@pytest.fixture()
-def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    w = make_window(qtbot, tmp_path)
-    yield w
-    w.close()
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_weights_keep_the_loaded_model(qtbot, win, tmp_path, tiny, case):
+def test_bad_weights_keep_the_loaded_model(qtbot, window, tmp_path, tiny, case):
     from codec import WeightsError, load_codec
-    from codec.pipeline import encode_signal
+    from codec.session.operations import encode_signal
 
     make, words = CASES[case]
     src = tmp_path / "before.wav"
     write_tone(src, seconds=0.5, sr=24_000, channels=1)
-    open_and_code(qtbot, win, src)
-    old_codec, old_info = win.worker.codec, dict(win.model_info)
-    old_codes = win.session.codes.copy()
+    open_and_code(qtbot, window, src)
+    old_codec, old_info = window.worker.codec, window.models.info
+    old_codes = window.compare.comparison.codes.copy()
     bad = tmp_path / f"{case}.safetensors"
     make(tiny, bad)
     with pytest.raises(WeightsError) as e:  # the library's own words for this file
         load_codec(bad, "cpu")
     assert words in str(e.value)
 
+    from app.worker import jobs
+
     failed = []
-    win.worker.modelFailed.connect(failed.append)
-    win.load_model(str(bad), "cpu")
-    qtbot.waitUntil(lambda: bool(failed) and not win.progress.isVisible(), timeout=60_000)
+    window.worker.result.connect(lambda r: isinstance(r, jobs.ModelFailed) and failed.append(r))
+    window.models.load(str(bad), "cpu")
+    qtbot.waitUntil(lambda: bool(failed) and not window.progress.isVisible(), timeout=60_000)
     # the precise error is shown, whole
-    assert win.banner.isVisible() and str(e.value) in win.banner.text()
-    assert words in win.banner.text()
+    assert window.messages.isVisible() and str(e.value) in window.messages.text("model")
+    assert words in window.messages.text("model")
     # the old model is still the one in use, and the window says so
-    assert win.worker.codec is old_codec and win.model_info == old_info
-    assert old_info["description"] in win.model_label.text()
-    assert "loading" not in win.model_label.text()
-    assert old_info["description"] in win.windowTitle()
-    assert np.array_equal(win.session.codes, old_codes)  # the open file was not dropped
+    assert window.worker.codec is old_codec and window.models.info == old_info
+    assert old_info.description in window.model_label.text()
+    assert "loading" not in window.model_label.text()
+    assert old_info.description in window.windowTitle()
+    assert np.array_equal(
+        window.compare.comparison.codes, old_codes
+    )  # the open file was not dropped
     # and coding still works with it: another K, and a new file
-    win.slider.setValue(3)
-    qtbot.waitUntil(lambda: win.views_ready() and win.k == 3, timeout=60_000)
+    window.slider.setValue(3)
+    qtbot.waitUntil(lambda: window.compare.views_ready() and window.compare.k == 3, timeout=60_000)
     src2 = tmp_path / "after.wav"
     x = write_tone(src2, seconds=0.4, sr=24_000, channels=1)
-    open_and_code(qtbot, win, src2)
-    assert np.array_equal(win.session.codes, encode_signal(tiny, x).numpy())
-    assert "after.wav" in win.windowTitle() and old_info["description"] in win.windowTitle()
+    open_and_code(qtbot, window, src2)
+    assert np.array_equal(window.compare.comparison.codes, encode_signal(tiny, x).numpy())
+    assert "after.wav" in window.windowTitle() and old_info.description in window.windowTitle()
     # the failed file was not remembered as the model to load next time
-    assert win.settings.value("model") != str(bad)
+    assert window.settings.value("model") != str(bad)

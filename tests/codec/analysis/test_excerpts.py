@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from codec import excerpts
+from codec.analysis import excerpts
 from codec.audio import load_audio, resample
-from codec.pipeline import decode_signal
-
-from .test_samples import SAMPLES
+from codec.session.operations import decode_signal
+from tests.helpers.paths import SAMPLES
 
 
 def test_excerpts_spread_evenly_from_start_to_end():

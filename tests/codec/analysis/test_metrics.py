@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from codec.metrics import (
+from codec.analysis.metrics import (
     CHANNEL_METRIC_KEYS,
     LOUDNESS,
     channel_metrics,
@@ -23,9 +23,8 @@ from codec.metrics import (
     stoi,
     token_stats,
 )
-from codec.token_stats import TOKEN_STAT_KEYS
-
-from .helpers import speechlike
+from codec.analysis.token_stats import TOKEN_STAT_KEYS
+from tests.helpers.signals import speechlike
 
 
 def _sig(seconds=2.0, seed=0) -> np.ndarray:

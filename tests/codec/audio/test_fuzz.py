@@ -9,13 +9,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 
-from codec.audio import MAX_RATE, MIN_RATE, load_audio
+from codec.audio import load_audio
+from codec.audio.reader import MAX_RATE, MIN_RATE
 from codec.errors import AudioError
+from tests.helpers.requirements import need_module
 
-hypothesis = pytest.importorskip("hypothesis")
+hypothesis = need_module("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

@@ -15,12 +15,14 @@ import pytest
 import soundfile as sf
 import torch
 
-from codec import long_file
-from codec.audio import load_audio
+import codec.audio.reader as reader
+import codec.audio.write as writer
+from codec.audio import load_audio, resample
+from codec.audio.resample import from_codec_rate
 from codec.errors import Cancelled
-from codec.pipeline import decode_signal, encode_signal, from_codec_rate, to_codec_rate
-
-ROOT = Path(__file__).resolve().parent.parent
+from codec.session import operations as ops
+from codec.session.operations import decode_signal, encode_signal
+from tests.helpers.paths import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def write_signal(path: Path, seconds: float, sr: int, channels: int, seed: int =
 def whole_file(codec, path: Path, k: int) -> tuple[torch.Tensor, np.ndarray]:
     """The reference: load everything, code it in one call, resample back (codes, [C, T])."""
     a = load_audio(path)
-    x24 = to_codec_rate(codec, a.samples, a.sample_rate)
+    x24 = resample(a.samples, a.sample_rate, codec.sample_rate)
     codes = encode_signal(codec, x24, k)
     y24 = decode_signal(codec, codes, x24.shape[1])
     return codes, from_codec_rate(y24, codec.sample_rate, a.sample_rate, a.num_samples)
@@ -59,17 +61,17 @@ def whole_file(codec, path: Path, k: int) -> tuple[torch.Tensor, np.ndarray]:
 )
 def test_streamed_equals_whole_file(tiny, tmp_path, monkeypatch, sr, channels, suffix):
     # odd, small blocks: chunk edges, resampler edges and read edges all fall differently
-    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 10_007)
+    monkeypatch.setattr(reader, "BLOCK_FRAMES", 10_007)
     src, dst = tmp_path / "in.wav", tmp_path / f"out{suffix}"
     write_signal(src, 20.3, sr, channels)
     codes_ref, y_ref = whole_file(tiny, src, 8)
 
-    codes, info = long_file.stream_encode(tiny, src, 8)
+    codes, info = ops.encode_file(tiny, src, 8)
     assert info.sample_rate == sr and info.channels == channels
     assert codes.shape == codes_ref.shape and torch.equal(codes, codes_ref)
 
     done = []
-    long_file.stream_roundtrip(tiny, src, dst, 8, progress=lambda d, t: done.append((d, t)))
+    ops.roundtrip_file(tiny, src, dst, 8, progress=lambda d, t: done.append((d, t)))
     y, rate = sf.read(str(dst), dtype="float32", always_2d=True)
     assert rate == sr and y.shape == (y_ref.shape[1], channels)
     if suffix == ".flac":  # 24-bit PCM, clipped: compare at that resolution
@@ -85,17 +87,16 @@ def test_streamed_equals_whole_file(tiny, tmp_path, monkeypatch, sr, channels, s
 def test_cli_streams_long_inputs(tiny, tmp_path, monkeypatch, capsys):
     from codec.cli import run
 
-    monkeypatch.setattr(long_file, "LONG_INPUT_S", 5.0)  # "long" = over 5 s for this test
     src = tmp_path / "in.wav"
     write_signal(src, 12.0, 32_000, 1)
     out, codes_out = tmp_path / "o.wav", tmp_path / "c.safetensors"
     assert run(["roundtrip", str(src), "-o", str(out), "--weights", "random:tiny"]) == 0
-    assert "streamed" in capsys.readouterr().err
+    assert "1 ch, 12.00 s at 32000 Hz" in capsys.readouterr().err
     assert run(["encode", str(src), "-o", str(codes_out), "--weights", "random:tiny"]) == 0
     codes_ref, y_ref = whole_file(tiny, src, 32)
     y, _ = sf.read(str(out), dtype="float32", always_2d=True)
     assert np.linalg.norm(y.T - y_ref) / np.linalg.norm(y_ref) < 1e-5
-    from codec.codes_io import load_codes
+    from codec.audio.codes_file import load_codes
 
     cf = load_codes(codes_out)
     assert torch.equal(cf.codes, codes_ref) and cf.num_samples == 12 * 32_000
@@ -103,7 +104,7 @@ def test_cli_streams_long_inputs(tiny, tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("how", ["cancel", "ctrl-c"])
 def test_cancel_leaves_no_output(tiny, tmp_path, monkeypatch, how):
-    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 24_000)
+    monkeypatch.setattr(reader, "BLOCK_FRAMES", 24_000)
     src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
     write_signal(src, 30.0, 24_000, 1)
     dst.write_bytes(b"old")  # an earlier result must survive a cancelled run untouched
@@ -116,7 +117,7 @@ def test_cancel_leaves_no_output(tiny, tmp_path, monkeypatch, how):
 
     exc = Cancelled if how == "cancel" else KeyboardInterrupt
     with pytest.raises(exc):
-        long_file.stream_roundtrip(
+        ops.roundtrip_file(
             tiny, src, dst, progress=progress, cancel=lambda: how == "cancel" and len(calls) >= 2
         )
     assert dst.read_bytes() == b"old"
@@ -127,7 +128,7 @@ def test_cancel_leaves_no_output(tiny, tmp_path, monkeypatch, how):
 MEMORY_SCRIPT = textwrap.dedent("""
     import json, sys, torch
     from codec import load_codec
-    from codec.long_file import stream_roundtrip
+    from codec.session.operations import roundtrip_file as stream_roundtrip
 
     def hwm_mb():
         for line in open("/proc/self/status"):
@@ -154,6 +155,7 @@ def peak_rss(src: Path, dst: Path, weights: str = "random:tiny") -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_duration(tmp_path):
     """1 vs 8 minutes at 48 kHz stereo: 7 more minutes are 161 MB of float32 source alone
     (the whole-file path holds several times that); the streamed peak must barely move."""
@@ -173,14 +175,14 @@ def test_memory_does_not_grow_with_duration(tmp_path):
 
 @pytest.mark.parametrize("sr,channels", [(44_100, 2), (24_000, 1), (8_000, 3)])
 def test_read_resampled_equals_load_and_resample(tmp_path, monkeypatch, sr, channels):
-    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 3001)  # many blocks, odd edges
+    monkeypatch.setattr(reader, "BLOCK_FRAMES", 3001)  # many blocks, odd edges
     src = tmp_path / "in.wav"
     x = (np.random.default_rng(3).standard_normal((int(2.3 * sr), channels)) * 0.2).astype(
         np.float32
     )
     sf.write(str(src), x, sr, subtype="FLOAT")
     seen = []
-    got, info = long_file.read_resampled(src, 24_000, progress=lambda d, t: seen.append((d, t)))
+    got, info = reader.read_resampled(src, 24_000, progress=lambda d, t: seen.append((d, t)))
     want = to_codec_rate_of(load_audio(src))
     assert got.shape == want.shape and got.dtype == np.float32 and got.flags.c_contiguous
     np.testing.assert_array_equal(got, want)
@@ -196,24 +198,24 @@ def to_codec_rate_of(audio) -> np.ndarray:
 
 
 def test_read_resampled_cancels(tmp_path, monkeypatch):
-    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 1000)
+    monkeypatch.setattr(reader, "BLOCK_FRAMES", 1000)
     src = tmp_path / "in.wav"
     sf.write(str(src), np.zeros((48_000, 1), np.float32), 48_000)
     calls = []
     with pytest.raises(Cancelled):
-        long_file.read_resampled(src, 24_000, cancel=lambda: calls.append(1) or len(calls) > 3)
+        reader.read_resampled(src, 24_000, cancel=lambda: calls.append(1) or len(calls) > 3)
     assert len(calls) == 4  # checked before each block, stopped at once
 
 
 @pytest.mark.parametrize("suffix", [".wav", ".flac"])
 def test_write_resampled_equals_whole_export(tiny, tmp_path, monkeypatch, suffix):
-    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 2999)
+    monkeypatch.setattr(writer, "BLOCK_SAMPLES", 2999)
     from codec.audio import write_audio
 
     y = (np.random.default_rng(4).standard_normal((2, 50_000)) * 0.3).astype(np.float32)
     y[0, 100] = 1.7  # beyond full scale: FLAC clips it in both paths
     n = 91_877  # the source's length at 44.1 kHz (not exactly 50_000 * 44.1 / 24)
-    long_file.write_resampled(y, 24_000, tmp_path / f"a{suffix}", 44_100, n)
+    writer.write_resampled(y, 24_000, tmp_path / f"a{suffix}", 44_100, n)
     write_audio(tmp_path / f"b{suffix}", from_codec_rate(y, 24_000, 44_100, n), 44_100)
     a, sa = sf.read(str(tmp_path / f"a{suffix}"), dtype="float32")
     b, sb = sf.read(str(tmp_path / f"b{suffix}"), dtype="float32")
@@ -222,11 +224,11 @@ def test_write_resampled_equals_whole_export(tiny, tmp_path, monkeypatch, suffix
 
 
 def test_write_resampled_cancel_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(long_file, "BLOCK_FRAMES", 1000)
+    monkeypatch.setattr(writer, "BLOCK_SAMPLES", 1000)
     y = np.zeros((1, 20_000), np.float32)
     calls = []
     with pytest.raises(Cancelled):
-        long_file.write_resampled(
+        writer.write_resampled(
             y,
             24_000,
             tmp_path / "o.wav",

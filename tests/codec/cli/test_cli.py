@@ -3,38 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from .helpers import write_tone
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-    )
-
-
-def assert_one_line_error(r: subprocess.CompletedProcess, pattern: str) -> None:
-    assert r.returncode == 2, r.stderr
-    assert "Traceback" not in r.stderr
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) >= 1 and pattern in lines[-1], r.stderr
-    assert lines[-1].startswith("mimi-explorer: error:")
+from tests.helpers.cli import assert_one_line_error, run_cli
+from tests.helpers.signals import write_tone
 
 
 def test_roundtrip_stereo_44k(tmp_path):
@@ -56,7 +32,7 @@ def test_encode_then_decode(tmp_path):
     codes = tmp_path / "codes.safetensors"
     r = run_cli("encode", str(src), "-o", str(codes), "--weights", "tiny")
     assert r.returncode == 0, r.stderr
-    from codec.codes_io import load_codes
+    from codec.audio.codes_file import load_codes
 
     cf = load_codes(codes)
     assert cf.codes.shape == (1, 32, 12)  # 0.9 s = 21,600 samples at 24 kHz = 11.25 frames
@@ -123,6 +99,7 @@ def test_offline_hub_is_a_clear_error(tmp_path):
     assert_one_line_error(r, "Hugging Face hub")
 
 
+@pytest.mark.slow
 def test_help_for_each_command():
     for cmd in ("roundtrip", "encode", "decode", "bench"):
         r = run_cli(cmd, "--help")

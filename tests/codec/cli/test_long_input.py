@@ -7,6 +7,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow  # ten minutes of full-size Mimi
+
 SCRIPT = textwrap.dedent("""
     import json, time, torch
     from codec import load_codec

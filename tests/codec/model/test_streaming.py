@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-import codec.mimi_codec as mimi_codec
-
-from .helpers import analyse_mismatches, rel_err, speechlike
+import codec.model.runner as runner
+from tests.helpers.parity import analyse_mismatches
+from tests.helpers.signals import rel_err, speechlike
 
 
 def _stream_encode(codec, x: torch.Tensor, frames_per_step: int) -> torch.Tensor:
@@ -27,6 +27,7 @@ def _stream_decode(codec, codes: torch.Tensor, frames_per_step: int) -> torch.Te
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frames_per_step", [1, 3])
 def test_streaming_equals_batch_24s(mimi_random, frames_per_step):
     codec = mimi_random
@@ -51,20 +52,21 @@ def test_streaming_equals_batch_24s(mimi_random, frames_per_step):
     assert err < 1e-5
 
 
+@pytest.mark.slow
 def test_batch_chunking_is_invisible(mimi_random, monkeypatch):
     """Batch calls run in chunks with carried state; one big pass must give the same."""
     codec = mimi_random
     x = speechlike(12.3, seed=5)  # 154 frames, a partial last frame, > 250 encoder steps
     chunked_lat = codec.encode_latent(x)
     chunked = codec.encode(x)
-    monkeypatch.setattr(mimi_codec, "BATCH_CHUNK_FRAMES", 10_000)
+    monkeypatch.setattr(runner, "BATCH_CHUNK_FRAMES", 10_000)
     whole_lat = codec.encode_latent(x)
     whole = codec.encode(x)
     assert rel_err(chunked_lat, whole_lat) < 1e-5
     rep = analyse_mismatches(codec.model, whole_lat, chunked, whole)
     assert rep.near_ties == rep.first_divergences and rep.agreement >= 0.999
     a_whole = codec.decode(whole)
-    monkeypatch.setattr(mimi_codec, "BATCH_CHUNK_FRAMES", 7)
+    monkeypatch.setattr(runner, "BATCH_CHUNK_FRAMES", 7)
     assert rel_err(codec.decode(whole), a_whole) < 1e-5
 
 

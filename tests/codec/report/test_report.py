@@ -8,13 +8,13 @@ import json
 import math
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from codec.metrics import CHANNEL_METRIC_KEYS
-from codec.token_stats import TOKEN_STAT_KEYS
-
-from .helpers import write_tone
-from .test_cli import run_cli
+from codec.analysis.metrics import CHANNEL_METRIC_KEYS
+from codec.analysis.token_stats import TOKEN_STAT_KEYS
+from tests.helpers.cli import run_cli
+from tests.helpers.signals import write_tone
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -25,6 +25,7 @@ def _png_size(path) -> tuple[int, int]:
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
+@pytest.mark.slow
 def test_report_writes_every_file(tmp_path):
     src = tmp_path / "clip.wav"
     x = write_tone(src, seconds=2.5, sr=44_100, channels=2)
@@ -40,7 +41,7 @@ def test_report_writes_every_file(tmp_path):
         assert (info.samplerate, info.channels, info.frames) == (44_100, 2, x.shape[1])
         assert info.format == "FLAC"
 
-    from codec.codes_io import load_codes
+    from codec.audio.codes_file import load_codes
 
     cf = load_codes(out / "clip.codes.safetensors")
     frames = math.ceil(round(2.5 * 24_000) / 1920)
@@ -115,8 +116,8 @@ def test_report_bad_codebooks_list(tmp_path):
 
 def test_render_figure_for_the_app(tmp_path):
     """The app calls render_figure directly: mono, short, K missing from metrics."""
-    from codec.metrics import compare
-    from codec.report import render_figure
+    from codec.analysis.metrics import compare
+    from codec.report.figure import render_figure
 
     sr, fr = 24_000, 12.5
     rng = np.random.default_rng(0)
@@ -138,25 +139,24 @@ def test_report_of_a_long_file_reads_streamed_and_measures_excerpts(tmp_path, mo
     excerpts of an independent whole-file decode; every reconstruction is full length."""
     import torch
 
-    from codec import excerpts, load_codec, long_file
+    from codec import load_codec
+    from codec.analysis import excerpts
+    from codec.analysis.metrics import compare
     from codec.audio import load_audio, resample
-    from codec.metrics import compare
-    from codec.pipeline import decode_signal
-    from codec.report import make_report
+    from codec.report.make import make_report
+    from codec.session.operations import decode_signal
+    from codec.session.policy import LongFilePolicy
 
-    monkeypatch.setattr(long_file, "LONG_INPUT_S", 5.0)
-    monkeypatch.setattr(excerpts, "LONG_S", 5.0)
-    monkeypatch.setattr(excerpts, "COUNT", 3)
-    monkeypatch.setattr(excerpts, "SECONDS", 1.0)
+    policy = LongFilePolicy(long_s=5.0, excerpt_count=3, excerpt_s=1.0)
     src = tmp_path / "long.wav"
     write_tone(src, seconds=9.0, sr=32_000, channels=2)
     codec = load_codec("random:tiny", "cpu")
-    rep = make_report(src, tmp_path / "rep", codec, [2, 4])
+    rep = make_report(src, tmp_path / "rep", codec, [2, 4], policy=policy)
     assert rep["metrics_scope"] == "on 3 excerpts of 1 s (3 s of 9 s)"
     a = load_audio(src)
     x24 = resample(a.samples, a.sample_rate, 24_000)
     codes = codec.encode(torch.from_numpy(x24)[:, None], 4)
-    ranges = excerpts.excerpt_frames(codes.shape[-1], codec.frame_rate)
+    ranges = excerpts.excerpt_frames(codes.shape[-1], codec.frame_rate, 3, 1.0)
     for r in rep["results"]:
         y = decode_signal(codec, codes[:, : r["k"]], x24.shape[1])
         want = compare(excerpts.take(x24, ranges, 1920), excerpts.take(y, ranges, 1920), 24_000)

@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from codec import load_codec
-from codec.weights import DEMO_DIR, is_fallback
-
-from .helpers import analyse_mismatches, rel_err
+from codec.weights.load import DEMO_DIR, is_fallback
+from tests.helpers.parity import analyse_mismatches
+from tests.helpers.requirements import need_program
+from tests.helpers.signals import rel_err
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +44,13 @@ def test_auto_falls_back_to_the_bundled_demo_offline(monkeypatch, tmp_path):
     assert took < 5.0
     assert is_fallback(codec)
     assert codec.description.startswith("demo codec")
-    assert "Mimi unavailable" in codec.description
+    assert "Hugging Face hub" in codec.fallback_reason
 
 
 @pytest.fixture(scope="module")
 def held_out_quality():
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is needed to render the held-out sentences")
-    from codec.eval_demo import evaluate
+    need_program("espeak-ng", "it renders the held-out sentences")
+    from codec.training.evaluate import evaluate
 
     res = evaluate("demo", ks=(1, 2, 4, 8, 16))
     for k, m in res["by_k"].items():
@@ -70,7 +70,7 @@ def test_quality_rises_with_codebooks(held_out_quality):
 
 
 def test_demo_streaming_equals_batch(demo):
-    from codec.demo_data import held_out_speech
+    from codec.training.data import held_out_speech
 
     if shutil.which("espeak-ng") is None:
         x = torch.from_numpy(np.sin(np.arange(96_000) * 0.03).astype(np.float32))

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import ROOT
+from tests.helpers.requirements import need_program
 
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing")
+
+@pytest.fixture(autouse=True)
+def _espeak():
+    need_program("espeak-ng", "the trainer's speech comes from it")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -26,6 +28,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_train_resume_export(tmp_path):
     work, out = tmp_path / "work", tmp_path / "out"
     common = [
@@ -68,7 +71,7 @@ def test_batches_depend_only_on_their_index():
     """Batch i is the same made inline or in a worker process, in any order (resume)."""
     import numpy as np
 
-    from codec.demo_data import Batches, BatchStream
+    from codec.training.data import Batches, BatchStream
 
     corpus = np.sin(np.arange(48_000) * 0.05).astype(np.float32)
     b = Batches(corpus, 1920, 3, seed=7)
@@ -92,7 +95,7 @@ def test_mel_losses_known_answers():
 
     import torch
 
-    from codec.train_demo import MelLoss
+    from codec.training.train import MelLoss
 
     x = torch.randn(2, 1, 24_000)
     mel = MelLoss()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import codec.weights as weights
+import codec.weights.hub as weights
 from codec.errors import WeightsError
 
 

@@ -9,10 +9,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from codec import CodecConfig, WeightsError, load_codec, save_codec
-from codec.convert import native_to_hf
-from codec.weights import detect_format, read_safetensors
-
-from .helpers import speechlike
+from codec.weights.convert import native_to_hf
+from codec.weights.load import detect_format, read_safetensors
+from tests.helpers.signals import speechlike
 
 
 def _same_outputs(a, b) -> None:
@@ -53,7 +52,7 @@ def test_native_file_without_config_is_read_as_mimi(tmp_path, mimi_random):
 
 def test_hf_nested_layout_loads(tiny, tmp_path):
     """transformers 5.x save_pretrained writes nested names (encoder.encoder_seanet...)."""
-    from codec.convert import _NESTED
+    from codec.weights.convert import _NESTED
 
     flat = native_to_hf(tiny.model.state_dict(), tiny.config.num_heads)
     nested = {}
@@ -159,7 +158,7 @@ def test_hf_config_round_trip():
 
 
 def test_codes_roundtrip_through_safetensors(tiny, tmp_path):
-    from codec.codes_io import CodesFile, load_codes, save_codes
+    from codec.audio.codes_file import CodesFile, load_codes, save_codes
 
     codes = tiny.encode(speechlike(0.4, batch=2))
     save_codes(tmp_path / "c.safetensors", CodesFile(codes, 44_100, 17_640, model="tiny"))
@@ -172,7 +171,7 @@ def test_codes_roundtrip_through_safetensors(tiny, tmp_path):
 def test_auto_falls_back_to_the_demo_with_a_reason(tiny, tmp_path, monkeypatch):
     import time
 
-    import codec.weights as weights
+    import codec.weights.load as weights
 
     demo = tmp_path / "demo"
     save_codec(tiny, demo)
@@ -182,7 +181,7 @@ def test_auto_falls_back_to_the_demo_with_a_reason(tiny, tmp_path, monkeypatch):
     codec = load_codec(device="cpu")  # no argument: "auto"
     assert time.monotonic() - t < 5
     assert codec.description.startswith("demo codec")
-    assert "Mimi unavailable: cannot get the model from the Hugging Face hub" in (codec.description)
+    assert "cannot get the model from the Hugging Face hub" in codec.fallback_reason
     assert weights.is_fallback(codec)
     monkeypatch.setattr(weights, "DEMO_DIR", tmp_path / "missing")
     with pytest.raises(WeightsError, match=r"Hugging Face hub.*demo codec is missing"):

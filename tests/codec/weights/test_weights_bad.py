@@ -12,8 +12,7 @@ import torch
 from safetensors.torch import save_file
 
 from codec import WeightsError, load_codec, save_codec
-
-from .test_cli import assert_one_line_error, run_cli
+from tests.helpers.cli import assert_one_line_error, run_cli
 
 
 def test_empty_weights_file(tmp_path):
@@ -105,7 +104,7 @@ def test_tensor_with_a_wrong_dtype_shape_is_named(tiny, tmp_path):
 
 
 def test_cli_truncated_weights_is_one_line(tiny, tmp_path):
-    from .helpers import write_tone
+    from tests.helpers.signals import write_tone
 
     w = save_codec(tiny, tmp_path / "w.safetensors")
     w.write_bytes(w.read_bytes()[:5000])
