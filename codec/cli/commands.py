@@ -60,11 +60,15 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     SourceReader(args.input)  # a file that cannot be read fails before the model loads
     codec = load(args)
     k = checked_k(codec, args.codebooks)
-    info = roundtrip_file(codec, args.input, args.output, k, progress=progress_printer("roundtrip"))
+    info = roundtrip_file(
+        codec, args.input, args.output, k, progress_printer("roundtrip"), part=args.parts
+    )
     warn(info.warnings)
+    what = "" if args.parts == "all" else f", {args.parts} part only"
     print(
         f"wrote {args.output}: {info.channels} ch, {info.duration:.2f} s at "
-        f"{info.sample_rate} Hz, {k} codebooks ({codec.bitrate(k) / 1000:.2f} kbps per channel)",
+        f"{info.sample_rate} Hz, {k} codebooks ({codec.bitrate(k) / 1000:.2f} kbps per "
+        f"channel{what})",
         file=sys.stderr,
     )
     return 0
@@ -132,6 +136,79 @@ def cmd_report(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """Per-codebook token statistics of one clip; with two, their alignment and agreement."""
+    import json
+
+    from ..analysis import tokens as tk
+    from ..report.make import json_safe
+    from ..session.operations import open_file
+
+    paths = [args.a] + ([args.b] if args.b else [])
+    for p in paths:
+        SourceReader(p)
+    codec = load(args)
+    clips = []
+    for p in paths:
+        c = open_file(p, codec.sample_rate)
+        if not 0 <= args.channel < c.channels:
+            raise UserError(f"{p} has {c.channels} channel(s); --channel {args.channel} is not one")
+        clips.append((c, tk.analyse_clip(codec, c.x24[args.channel])))
+    info = codec.info
+    rows = tk.clip_summary(
+        clips[0][1].codes, info.codebook_size, info.frame_rate, clips[0][1].contrib
+    )
+    out = {
+        "model": info.description,
+        "semantic_codebooks": info.semantic_codebooks,
+        "semantic_distilled_from": info.distilled or None,
+        "channel": args.channel,
+        "clips": [
+            {"path": str(p), "frames": t.frames, "duration_s": c.duration}
+            for p, (c, t) in zip(paths, clips, strict=True)
+        ],
+        "codebooks": rows,
+    }
+    if len(clips) == 2:
+        geometry = tk.CodebookGeometry.of(codec.model)
+        al, agree = tk.compare_clips(clips[0][1], clips[1][1], geometry, args.align_on)
+        b_rows = tk.clip_summary(
+            clips[1][1].codes, info.codebook_size, info.frame_rate, clips[1][1].contrib
+        )
+        for row, ag, rb in zip(rows, agree, b_rows, strict=True):
+            row.update(agreement=ag["agreement"], distance=ag["distance"])
+            row["b"] = {key: rb[key] for key in rb if key != "index"}
+        out["alignment"] = al.to_dict()
+    if args.json:
+        print(json.dumps(json_safe(out), indent=1))
+    else:
+        print(tokens_table(out))
+    return 0
+
+
+def tokens_table(out: dict) -> str:
+    """The `tokens` report as text: one line per codebook."""
+    two = "alignment" in out
+    lines = [f"model: {out['model']}"]
+    if two:
+        al = out["alignment"]
+        how = f"offset {al['offset_frames']} frames" if al["method"] == "offset" else "DTW"
+        lines.append(
+            f"alignment: {how}, {al['pairs']} frame pairs, similarity {al['similarity']:.3f}"
+        )
+    head = "cb  usage  H bits  change  contrib" + ("  agree  dist" if two else "")
+    lines.append(head)
+    for r in out["codebooks"]:
+        line = (
+            f"{r['index']:2d}  {100 * r['usage']:4.1f}%  {r['entropy_bits']:6.2f}  "
+            f"{100 * r['change_rate']:5.1f}%  {r['mean_contribution']:7.3f}"
+        )
+        if two:
+            line += f"  {100 * r['agreement']:4.1f}%  {r['distance']:4.2f}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -13,7 +13,16 @@ from ..errors import CodecError
 from . import commands as cmd
 
 PROG = "mimi-explorer"
-COMMANDS = ("roundtrip", "encode", "decode", "report", "bench", "train-demo", "eval-demo")
+COMMANDS = (
+    "roundtrip",
+    "encode",
+    "decode",
+    "report",
+    "tokens",
+    "bench",
+    "train-demo",
+    "eval-demo",
+)
 
 
 def _k(v: str) -> int:
@@ -46,6 +55,13 @@ def _coding_commands(sub) -> None:
     sp.add_argument("input", help="any file soundfile reads (WAV, FLAC, OGG, MP3, ...)")
     sp.add_argument("-o", "--output", required=True, help="output .wav or .flac")
     sp.add_argument("--codebooks", type=_k, metavar="K", help="codebooks decoded (default: all)")
+    sp.add_argument(
+        "--parts",
+        choices=("all", "semantic", "acoustic"),
+        default="all",
+        help="decode both groups of the split quantizer (all), only codebook 0's part "
+        "(semantic) or only codebooks 1..K-1's (acoustic) (default: all)",
+    )
     _model_args(sp)
     sp.set_defaults(func=cmd.cmd_roundtrip)
 
@@ -74,6 +90,22 @@ def _coding_commands(sub) -> None:
     )
     _model_args(sp)
     sp.set_defaults(func=cmd.cmd_report)
+
+    sp = sub.add_parser(
+        "tokens", help="per-codebook token statistics of a clip; of two, their agreement"
+    )
+    sp.add_argument("a", metavar="A", help="a clip (any file soundfile reads)")
+    sp.add_argument("b", metavar="B", nargs="?", help="a second clip to compare A with")
+    sp.add_argument("--channel", type=int, default=0, help="the channel to analyse (default 0)")
+    sp.add_argument(
+        "--align-on",
+        choices=("latent", "semantic"),
+        default="latent",
+        help="align B to A on the encoder's latents (default) or on codebook 0's entries",
+    )
+    sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _model_args(sp)
+    sp.set_defaults(func=cmd.cmd_tokens)
 
 
 def _tool_commands(sub) -> None:

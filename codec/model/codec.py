@@ -172,11 +172,16 @@ class MimiCodec:
         return torch.cat(outs, dim=-1).to(x.device)
 
     def decode(
-        self, codes: Any, progress: Progress | None = None, cancel: CancelCheck | None = None
+        self,
+        codes: Any,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+        part: str = "all",
     ) -> torch.Tensor:
         """codes [B, K, F] (1 <= K <= num_codebooks) -> audio [B, 1, 1920 F] float32.
 
         Decodes the K-codebook prefix as given; missing codebooks are left out, never filled.
+        part "semantic" / "acoustic" decodes one group of the split quantizer alone.
         """
         c = self.check_codes(codes)
         runner = DecoderRunner(self.model)
@@ -184,7 +189,7 @@ class MimiCodec:
         for s in range(0, c.shape[-1], step):
             if cancel is not None and cancel():
                 raise Cancelled("decoding cancelled")
-            outs.append(runner.push(c[..., s : s + step]))
+            outs.append(runner.push(c[..., s : s + step], part))
             if progress is not None:
                 progress(runner.frames, c.shape[-1])
         return torch.cat(outs, dim=-1).to(c.device)

@@ -116,9 +116,15 @@ class MimiModel(nn.Module):
         h = self.decoder_transformer(h, s.transformer)
         return self.decoder(h, s.seanet)
 
-    def decode(self, codes: torch.Tensor, state: DecoderState | None = None) -> torch.Tensor:
-        """codes [B, K, F], 1 <= K <= n_q -> audio [B, 1, F * frame_size]."""
-        return self.decode_latent(self.quantizer.decode(codes), state)
+    def decode(
+        self, codes: torch.Tensor, state: DecoderState | None = None, part: str = "all"
+    ) -> torch.Tensor:
+        """codes [B, K, F], 1 <= K <= n_q -> audio [B, 1, F * frame_size].
+
+        part: "all", or one group of the split quantizer alone ("semantic": codebook 0's
+        part of the latent; "acoustic": codebooks 1..K-1's), through the same decoder.
+        """
+        return self.decode_latent(self.quantizer.decode(codes, part), state)
 
     # ---- housekeeping ------------------------------------------------------------------
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]

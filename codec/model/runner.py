@@ -135,14 +135,15 @@ class DecoderRunner:
         self.frames = 0
 
     @torch.inference_mode()
-    def push(self, codes: Any) -> torch.Tensor:
+    def push(self, codes: Any, part: str = "all") -> torch.Tensor:
+        """part: "all", "semantic" or "acoustic" (see SplitResidualVQ.decode)."""
         c = as_tensor(codes, torch.int64)
         step = self.chunk or max(c.shape[-1], 1)
         outs = []
         for s in range(0, c.shape[-1], step):
-            part = c[..., s : s + step].to(self.device)
-            outs.append(self.model.decode(part, self.state).to(self.out_device))
-            self.frames += part.shape[-1]
+            chunk = c[..., s : s + step].to(self.device)
+            outs.append(self.model.decode(chunk, self.state, part).to(self.out_device))
+            self.frames += chunk.shape[-1]
         if not outs:
             return torch.zeros(c.shape[0], 1, 0)
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)

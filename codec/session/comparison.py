@@ -25,6 +25,14 @@ from ..analysis.views import ViewData
 
 CACHE_BYTES = 1_500_000_000
 
+# What a cached decode is keyed by: K for the codec's own decode at K codebooks, or
+# (part, K) for one part of it: ("semantic", K), ("acoustic", K), ("residual", K).
+Key = int | tuple[str, int]
+
+
+def decode_key(k: int, part: str = "all") -> Key:
+    return k if part == "all" else (part, k)
+
 
 def frozen(x: np.ndarray) -> np.ndarray:
     """x as a read-only array (a view when x is writable): safe to share between threads."""
@@ -57,11 +65,11 @@ class _State:
     codes: np.ndarray | None = None
     model: str = ""
     generation: int = 0  # bumped by every set_codes: results for older codes are refused
-    decoded: OrderedDict[int, np.ndarray] = field(default_factory=OrderedDict)
-    views: dict[int, ViewData] = field(default_factory=dict)  # per cached K
+    decoded: OrderedDict[Key, np.ndarray] = field(default_factory=OrderedDict)
+    views: dict[Key, ViewData] = field(default_factory=dict)  # per cached decode
     source_views: ViewData | None = None
     measured: dict[int, Measurement] = field(default_factory=dict)
-    peak_dbfs: dict[int, float] = field(default_factory=dict)
+    peak_dbfs: dict[Key, float] = field(default_factory=dict)
     stream_codes: np.ndarray | None = None
 
 
@@ -154,8 +162,8 @@ class Comparison:
                 self._s.stream_codes = frozen(np.asarray(codes, np.int64))
 
     # ---- decodes -----------------------------------------------------------------------------
-    def reconstruction(self, k: int) -> np.ndarray | None:
-        """The cached decode with k codebooks, [C, T] read-only, or None."""
+    def reconstruction(self, k: Key) -> np.ndarray | None:
+        """The cached decode with k codebooks (or a part of it, see Key), [C, T] read-only."""
         with self._lock:
             y = self._s.decoded.get(k)
             if y is not None:
@@ -163,8 +171,9 @@ class Comparison:
             return y
 
     def cached_ks(self) -> list[int]:
+        """The Ks whose decode (all parts together) is cached."""
         with self._lock:
-            return sorted(self._s.decoded)
+            return sorted(k for k in self._s.decoded if isinstance(k, int))
 
     def cached_bytes(self) -> int:
         with self._lock:
@@ -174,12 +183,12 @@ class Comparison:
         s = self._s
         return sum(v.nbytes for v in s.decoded.values()) + sum(v.nbytes for v in s.views.values())
 
-    def views(self, k: int) -> ViewData | None:
+    def views(self, k: Key) -> ViewData | None:
         """What the window draws of the decode at k, once the worker made it (or None)."""
         with self._lock:
             return self._s.views.get(k)
 
-    def set_views(self, k: int, views: ViewData, generation: int | None = None) -> None:
+    def set_views(self, k: Key, views: ViewData, generation: int | None = None) -> None:
         """Attach the drawing data of the decode at k (kept and dropped with the decode)."""
         with self._lock:
             if k in self._s.decoded and generation in (None, self._s.generation):
@@ -238,13 +247,13 @@ class Comparison:
         with self._lock:
             return dict(sorted(self._s.measured.items()))
 
-    def set_peak(self, k: int, dbfs: float, generation: int | None = None) -> None:
+    def set_peak(self, k: Key, dbfs: float, generation: int | None = None) -> None:
         """Sample peak (dBFS, all channels) of the whole decode at k; the loudness-match
         limiter needs the whole signal's peak, and metrics of a long file see excerpts."""
         with self._lock:
             if generation is None or generation == self._s.generation:
                 self._s.peak_dbfs[k] = float(dbfs)
 
-    def peak(self, k: int) -> float | None:
+    def peak(self, k: Key) -> float | None:
         with self._lock:
             return self._s.peak_dbfs.get(k)

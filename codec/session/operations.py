@@ -30,7 +30,7 @@ from ..audio.write import open_output, write_format, write_resampled
 from ..errors import Cancelled
 from ..model.codec import MimiCodec
 from ..model.runner import DecoderRunner, EncoderRunner, as_tensor
-from .comparison import Comparison, Measurement
+from .comparison import Comparison, Measurement, decode_key
 from .policy import DEFAULT_POLICY, LongFilePolicy
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -82,11 +82,13 @@ def decode_signal(
     num_samples: int | None = None,
     progress: Progress | None = None,
     cancel: CancelCheck | None = None,
+    part: str = "all",
 ) -> np.ndarray:
     """codes [C, K, F] -> [C, T] float32 at the codec rate, trimmed to num_samples if given.
 
     The runner's chunks are written straight into the result, so a long decode is held
-    once rather than as chunks plus their concatenation.
+    once rather than as chunks plus their concatenation. part: "all", "semantic" or
+    "acoustic" (one group of the split quantizer alone, through the same decoder).
     """
     c = codec.check_codes(codes)
     frames, fs = c.shape[-1], codec.frame_size
@@ -95,7 +97,7 @@ def decode_signal(
     runner = DecoderRunner(codec.model)
     for f in range(0, frames, runner.chunk):
         _check(cancel, "decoding")
-        y = runner.push(c[..., f : f + runner.chunk])[:, 0].numpy()
+        y = runner.push(c[..., f : f + runner.chunk], part)[:, 0].numpy()
         n = min(y.shape[1], total - f * fs)
         if n > 0:
             out[:, f * fs : f * fs + n] = y[:, :n]
@@ -123,21 +125,30 @@ def decode(
     progress: Progress | None = None,
     cancel: CancelCheck | None = None,
     keep: bool = True,
+    part: str = "all",
 ) -> np.ndarray:
     """The decode at K codebooks [C, T], from the cache or decoded now (and cached, with its
-    peak, when keep=True; keep=False caches it only where it fits without evicting)."""
-    cached = comparison.reconstruction(k)
+    peak, when keep=True; keep=False caches it only where it fits without evicting).
+
+    part: "all" (the codec's decode), "semantic" or "acoustic" (one group of the split
+    quantizer alone, through the same decoder), or "residual" (the signal minus the decode
+    at K: what K codebooks miss).
+    """
+    key = decode_key(k, part)
+    cached = comparison.reconstruction(key)
     if cached is not None:
         return cached
     codes, gen = comparison.codes, comparison.generation
     if codes is None:
         raise ValueError("nothing is encoded yet")
-    y = decode_signal(
-        codec, as_tensor(codes[:, :k], torch.int64), comparison.num_samples, progress, cancel
-    )
+    if part == "residual":
+        y = comparison.x24 - decode(codec, comparison, k, progress, cancel, keep)
+    else:
+        prefix = as_tensor(codes[:, :k], torch.int64)
+        y = decode_signal(codec, prefix, comparison.num_samples, progress, cancel, part)
     if keep:
-        comparison.set_peak(k, peak_dbfs(y), gen)
-    comparison.store(k, y, evict=keep, generation=gen)
+        comparison.set_peak(key, peak_dbfs(y), gen)
+    comparison.store(key, y, evict=keep, generation=gen)
     return y
 
 
@@ -280,13 +291,15 @@ def roundtrip_file(
     num_codebooks: int | None = None,
     progress: Progress | None = None,
     cancel: CancelCheck | None = None,
+    part: str = "all",
 ) -> SourceInfo:
     """Code `src` with K codebooks and write the reconstruction to `dst` (.wav or .flac).
 
     The samples of open -> encode -> decode(K) -> export: the decode is trimmed to the
     signal's length at the codec rate, resampled to the source rate and padded or trimmed
     to the source length. `dst` appears only when complete; a cancel, Ctrl-C or error
-    leaves no file and no temporary.
+    leaves no file and no temporary. part: "all", or "semantic" / "acoustic" to decode one
+    group of the split quantizer alone.
     """
     write_format(Path(dst))  # a bad suffix fails before any work
     reader = SourceReader(src)
@@ -301,7 +314,7 @@ def roundtrip_file(
             while item is not None:
                 codes, item = item, next(chunks, None)
                 _check(cancel, "coding")
-                y = dec.push(codes)[:, 0].numpy()
+                y = dec.push(codes, part)[:, 0].numpy()
                 # the last frame is padding beyond the input: trim to the codec-rate length
                 keep = y.shape[1] if item is not None else info.num_samples_out - decoded
                 decoded += min(keep, y.shape[1])

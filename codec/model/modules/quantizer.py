@@ -14,6 +14,7 @@ from torch import nn
 from ..config import CodecConfig
 
 EPS = 1e-5
+PARTS = ("all", "semantic", "acoustic")
 
 
 class Codebook(nn.Module):
@@ -131,9 +132,37 @@ class SplitResidualVQ(nn.Module):
             codes = torch.cat([codes, self.rvq_rest.encode(z, n - self.n_sem)], dim=1)
         return codes
 
-    def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes [B, K, F], 1 <= K <= n_q -> latent [B, dim, F]. Missing levels are left out."""
-        out = self.rvq_first.decode(codes[:, : self.n_sem])
-        if codes.shape[1] > self.n_sem:
-            out = out + self.rvq_rest.decode(codes[:, self.n_sem :])
+    def decode(self, codes: torch.Tensor, part: str = "all") -> torch.Tensor:
+        """codes [B, K, F], 1 <= K <= n_q -> latent [B, dim, F]. Missing levels are left out.
+
+        The two groups are summed: q = P_sem(e_0) + P_ac(e_1 + ... + e_{K-1}). `part` picks
+        "all" (the codec's own decode), "semantic" (P_sem(e_0) alone) or "acoustic"
+        (P_ac(e_1 + ... + e_{K-1}) alone; zero when K has no acoustic level).
+        """
+        if part not in PARTS:
+            raise ValueError(f"part must be one of {', '.join(PARTS)}, got {part!r}")
+        out = None
+        if part != "acoustic":
+            out = self.rvq_first.decode(codes[:, : self.n_sem])
+        if part != "semantic" and codes.shape[1] > self.n_sem:
+            ac = self.rvq_rest.decode(codes[:, self.n_sem :])
+            out = ac if out is None else out + ac
+        if out is None:  # acoustic part of a semantic-only prefix: nothing
+            b, _, f = codes.shape
+            out = self.rvq_first.output_proj.weight.new_zeros(
+                b, self.rvq_first.output_proj.out_channels, f
+            )
         return out
+
+    def level_vectors(self, codes: torch.Tensor) -> torch.Tensor:
+        """Each level's own contribution to the quantized latent: [B, K, dim, F].
+
+        Level 0 is P_sem(e_0); level q >= 1 is P_ac(e_q) (the output projections are linear
+        without bias, so the acoustic levels' vectors sum to the acoustic part).
+        """
+        outs = []
+        for q in range(codes.shape[1]):
+            group, lvl = (self.rvq_first, q) if q < self.n_sem else (self.rvq_rest, q - self.n_sem)
+            e = group.tables()[lvl][codes[:, q]]  # [B, F, d]
+            outs.append(group.output_proj(e.transpose(1, 2)))
+        return torch.stack(outs, dim=1)
