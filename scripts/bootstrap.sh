@@ -15,6 +15,10 @@ apt_app=(libportaudio2 libsndfile1 libgl1 libegl1 libglib2.0-0 libfontconfig1 li
          libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1)
 apt_test=(xvfb xauth dbus pipewire pipewire-pulse pipewire-alsa wireplumber pulseaudio-utils
           espeak-ng sox)
+# pesq (wideband PESQ, a project dependency) is published as source only: pip compiles it,
+# which needs a C compiler, the C library's headers and this Python's headers.
+pyver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+apt_app+=(gcc libc6-dev "python$pyver-dev")
 want=("${apt_app[@]}")
 [ "$mode" = test ] && want+=("${apt_test[@]}")
 "$py" -m venv --help >/dev/null 2>&1 || want+=(python3-venv)

@@ -34,6 +34,14 @@ ROWS = (
     ("log-mel dist.", None, "mel_distance", "{:.3f}", "mean |log10 mel A - log10 mel B|"),
     ("MR-STFT dist.", None, "mrstft_distance", "{:.3f}", "multi-resolution STFT distance"),
     ("STOI", None, "stoi", "{:.3f}", "short-time objective intelligibility, 0..1"),
+    (
+        "PESQ WB (speech)",
+        None,
+        "pesq_wb",
+        "{:.2f}",
+        "PESQ (wideband, 16 kHz; ITU-T P.862.2), MOS-LQO 1 to 4.64. Defined for speech "
+        "only; n/a where the ITU code finds no utterance or the clip is under 0.25 s",
+    ),
     ("loudness", "lufs_ref", "lufs_est", "{:.1f} LUFS", "integrated loudness, BS.1770"),
     ("loudness B-A", None, "loudness_diff_lu", "{:+.1f} LU", "B's loudness minus A's"),
     ("peak", "peak_dbfs_ref", "peak_dbfs_est", "{:.1f} dBFS", "sample peak"),

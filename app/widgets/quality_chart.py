@@ -24,6 +24,7 @@ METRICS = {
     "mel_distance": ("log-mel distance", "log-mel distance", "lower is better"),
     "mrstft_distance": ("MR-STFT distance", "MR-STFT distance", "lower is better"),
     "stoi": ("STOI", "STOI", "higher is better"),
+    "pesq_wb": ("PESQ (wideband, 16 kHz; speech)", "PESQ WB (MOS-LQO)", "higher is better"),
     "loudness_diff_lu": ("loudness B - A", "loudness B - A (LU)", "0 is best"),
 }
 CLICK_RADIUS_PX = 14

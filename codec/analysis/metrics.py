@@ -6,14 +6,17 @@ the shorter length first. Multi-channel signals are [C, T] and are measured per 
 STOI_MIN_SECONDS, ALIGN_MAX_LAG_S).
 
 Undefined values are NaN, never an exception: STOI of a clip too short for pystoi or of a
-silent reference; SI-SDR of an empty pair. Identical signals give SI-SDR = +inf.
+silent reference; SI-SDR of an empty pair; PESQ where the ITU code refuses the pair (`pesq_wb`
+says why). Identical signals give SI-SDR = +inf.
 Levels of silence use documented floors (LOUDNESS) so differences stay finite.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,7 +28,9 @@ __all__ = [
     "LOUDNESS",
     "MEL",
     "MRSTFT",
+    "PESQ",
     "STOI_MIN_SECONDS",
+    "PesqScore",
     "best_lag",
     "channel_metrics",
     "compare",
@@ -36,6 +41,7 @@ __all__ = [
     "mel_distance",
     "mrstft_distance",
     "peak_dbfs",
+    "pesq_wb",
     "quality",
     "si_sdr",
     "si_sdr_aligned",
@@ -54,6 +60,10 @@ MRSTFT = {"resolutions": ((512, 128), (1024, 256), (2048, 512)), "eps": 1e-5}
 LOUDNESS = {"block_s": 0.4, "floor_lufs": -70.0, "floor_dbfs": -120.0}
 STOI_MIN_SECONDS = 0.4  # pystoi needs 30 frames of 25.6 ms at 10 kHz (hop 12.8 ms)
 ALIGN_MAX_LAG_S = 0.1  # channel_metrics searches delays up to +-100 ms
+# PESQ (ITU-T P.862.2, wideband) through the `pesq` package, which wraps the ITU reference
+# code: defined for speech at 16 kHz only, so both signals are resampled to `rate` first.
+# It needs at least `min_seconds` of audio (the reference code's own limit).
+PESQ = {"rate": 16_000, "mode": "wb", "min_seconds": 0.25, "label": "PESQ (wideband, 16 kHz)"}
 
 CHANNEL_METRIC_KEYS = (
     "si_sdr",
@@ -69,6 +79,7 @@ CHANNEL_METRIC_KEYS = (
     "peak_dbfs_est",
     "crest_db_ref",
     "crest_db_est",
+    "pesq_wb",
 )
 
 
@@ -193,6 +204,58 @@ def stoi(ref: np.ndarray, est: np.ndarray, sr: int) -> float:
     return value
 
 
+class PesqScore(NamedTuple):
+    """A PESQ value (MOS-LQO) and, when it is NaN, why ('' otherwise)."""
+
+    value: float
+    reason: str
+
+
+# The ITU reference code behind `pesq` keeps state in C globals: one call at a time.
+_PESQ_LOCK = threading.Lock()
+
+
+def pesq_wb(ref: np.ndarray, est: np.ndarray, sr: int) -> PesqScore:
+    """Wideband PESQ (P.862.2, MOS-LQO, about 1.0 to 4.64) of est [T] against ref [T].
+
+    Meant for speech: music and noise get a number that means little. Both signals are
+    resampled from sr to PESQ["rate"] (16 kHz) with soxr. NaN with a reason, never an
+    exception, where PESQ is undefined: under PESQ["min_seconds"], a silent reference or
+    reconstruction, no utterance found by the ITU code, the package missing.
+    """
+    r, e = _pair(ref, est)
+    nan = float("nan")
+    if len(r) < PESQ["min_seconds"] * sr:
+        return PesqScore(nan, f"shorter than {PESQ['min_seconds']} s")
+    if not np.any(r):
+        return PesqScore(nan, "the reference is silent")
+    if not np.any(e):
+        return PesqScore(nan, "the reconstruction is silent")
+    try:
+        import pesq as _pesq
+    except ImportError as ex:  # a broken install: the other metrics still work
+        return PesqScore(nan, f"the pesq package cannot be imported ({ex})")
+    from ..audio.resample import resample
+
+    rate = PESQ["rate"]
+    r16 = resample(r[None].astype(np.float32), sr, rate)[0]
+    e16 = resample(e[None].astype(np.float32), sr, rate)[0]
+    try:
+        with _PESQ_LOCK:
+            value = float(_pesq.pesq(rate, r16, e16, PESQ["mode"]))
+    except _pesq.NoUtterancesError:
+        return PesqScore(nan, "no utterance detected (PESQ is for speech)")
+    except _pesq.BufferTooShortError:
+        return PesqScore(nan, f"shorter than {PESQ['min_seconds']} s")
+    except (RuntimeError, ValueError) as ex:  # PesqError is a RuntimeError
+        msg = ex.args[0] if ex.args else ex
+        text = msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
+        return PesqScore(nan, f"PESQ failed: {text}")
+    if not math.isfinite(value):
+        return PesqScore(nan, "PESQ gave no finite value")
+    return PesqScore(value, "")
+
+
 # --- levels ------------------------------------------------------------------------------
 
 
@@ -258,7 +321,8 @@ def channel_metrics(ref: np.ndarray, est: np.ndarray, sr: int) -> dict[str, floa
     Keys (CHANNEL_METRIC_KEYS): si_sdr, si_sdr_aligned (dB); lag_samples (est's delay found
     by cross-correlation within +-ALIGN_MAX_LAG_S, positive = late); mel_distance and
     mrstft_distance (0 = identical); stoi (0..1, NaN when undefined); lufs_ref, lufs_est
-    (LUFS); loudness_diff_lu (est - ref, LU); peak_dbfs_* (dBFS); crest_db_* (dB).
+    (LUFS); loudness_diff_lu (est - ref, LU); peak_dbfs_* (dBFS); crest_db_* (dB);
+    pesq_wb (wideband PESQ at 16 kHz, MOS-LQO, for speech; NaN when undefined).
     """
     r, e = _pair(ref, est)
     aligned, lag = si_sdr_aligned(r, e, max_lag=round(ALIGN_MAX_LAG_S * sr))
@@ -277,6 +341,7 @@ def channel_metrics(ref: np.ndarray, est: np.ndarray, sr: int) -> dict[str, floa
         "peak_dbfs_est": peak_dbfs(e),
         "crest_db_ref": crest_factor_db(r),
         "crest_db_est": crest_factor_db(e),
+        "pesq_wb": pesq_wb(r, e, sr).value,
     }
 
 

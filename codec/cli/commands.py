@@ -229,3 +229,23 @@ def cmd_eval_demo(args: argparse.Namespace) -> int:
     if args.output:
         check_output(args.output)
     return eval_main(args)
+
+
+def cmd_listening_stats(args: argparse.Namespace) -> int:
+    """Statistics of listening-test results files (codec.listening)."""
+    import json
+
+    from ..listening import report
+    from ..listening.results import read_results
+    from ..listening.stats import all_stats
+    from ..report.make import json_safe
+
+    ratings, answers = read_results(args.files)
+    if not ratings and not answers:
+        raise UserError(f"no ratings in {', '.join(args.files)}")
+    stats = all_stats(ratings, answers)
+    if args.json:
+        print(json.dumps(json_safe(stats), indent=1))
+    else:
+        print(report.text(stats))
+    return 0

@@ -27,6 +27,7 @@ from ..analysis.metrics import (
     LOUDNESS,
     MEL,
     MRSTFT,
+    PESQ,
     STOI_MIN_SECONDS,
 )
 from ..analysis.token_stats import token_stats
@@ -99,6 +100,7 @@ def _document(src, comp, codec, codes, ks, k_fig, results, scope, codes_name) ->
             "loudness": LOUDNESS,
             "stoi_min_seconds": STOI_MIN_SECONDS,
             "align_max_lag_s": ALIGN_MAX_LAG_S,
+            "pesq": PESQ,
         },
         "codebooks": ks,
         "figure_k": k_fig,
@@ -118,7 +120,9 @@ def _document(src, comp, codec, codes, ks, k_fig, results, scope, codes_name) ->
         },
         "notes": "Metrics compare the input and the reconstruction at metrics_sample_rate. "
         "null marks a value that is undefined (STOI of a clip under stoi_min_seconds or of "
-        "silence; change_rate with one frame) or infinite (SI-SDR of identical signals). "
+        "silence; PESQ (pesq_wb, speech only) where no utterance is found or the clip is "
+        "under parameters.pesq.min_seconds; change_rate with one frame) or infinite (SI-SDR "
+        "of identical signals). "
         "Silence reads the loudness floors in parameters.loudness.",
         "elapsed_s": 0.0,
     }
