@@ -38,6 +38,7 @@ class Player:
         self._sources: tuple[np.ndarray | None, ...] = ()
         self._gains: tuple[float, ...] = ()
         self.index = 0  # the source playing
+        self._fade: Crossfade | None = None  # a swap being faded in
         self.position = 0  # samples, at `rate`
         self.playing = False
         self.loop: tuple[int, int] | None = None
@@ -76,15 +77,30 @@ class Player:
         self.set_signals([a, b])
         self.selected = "A"
 
-    def set_source(self, index: int, x: np.ndarray | None) -> None:
-        """Replace source `index` ([C, T]) without moving the cursor or stopping playback."""
+    def set_source(self, index: int, x: np.ndarray | Segments | None) -> None:
+        """Replace source `index` ([C, T], or Segments of [n, C] parts) without moving the
+        cursor or stopping playback."""
         sources = list(self._sources) + [None] * (index + 1 - len(self._sources))
-        sources[index] = None if x is None else self._fit(self._prepare(x), self.length)
+        if isinstance(x, Segments):
+            sources[index] = x
+        else:
+            sources[index] = None if x is None else self._fit(self._prepare(x), self.length)
         gains = list(self._gains) + [1.0] * (len(sources) - len(self._gains))
         self._sources, self._gains = tuple(sources), tuple(gains)
 
-    def set_b(self, b: np.ndarray | None) -> None:
+    def set_b(self, b: np.ndarray | Segments | None) -> None:
         self.set_source(1, b)
+
+    def crossfade_source(self, index: int, x: np.ndarray, samples: int = 480) -> None:
+        """Replace source `index` by x [C, T], faded in over `samples` from the cursor (so
+        an exact decode can take over from a quick one mid-play without a click)."""
+        old = self.source(index)
+        if old is None or not self.playing or self.index != index:
+            self.set_source(index, x)
+            return
+        ch = min(self.channels, 2) or 1
+        self._fade = Crossfade(index, old, samples, self._stream_channels or ch)
+        self.set_source(index, x)
 
     def has_b(self) -> bool:
         return self.has(1)
@@ -92,8 +108,8 @@ class Player:
     def has(self, index: int) -> bool:
         return index < len(self._sources) and self._sources[index] is not None
 
-    def source(self, index: int) -> np.ndarray | None:
-        """Source `index` as played: [T, C] float32 (read-only use)."""
+    def source(self, index: int):
+        """Source `index` as played: [T, C] float32 or Segments (read-only use)."""
         return self._sources[index] if index < len(self._sources) else None
 
     def set_gain(self, index: int, gain: float) -> None:
@@ -214,7 +230,7 @@ class Player:
 
     # ---- the audio thread --------------------------------------------------------------
     def _callback(self, outdata, frames, time, status) -> None:
-        sources, gains, index = self._sources, self._gains, self.index
+        sources, gains, index, fade = self._sources, self._gains, self.index, self._fade
         src = sources[index] if index < len(sources) else None
         if src is None and sources:
             src, index = sources[0], 0  # a source not decoded yet: play the original
@@ -225,7 +241,6 @@ class Player:
         pos, filled = self.position, 0
         loop = self.loop
         end = loop[1] if loop else len(src)
-        ch = outdata.shape[1]
         while filled < frames:
             n = min(frames - filled, end - pos)
             if n <= 0:
@@ -235,13 +250,88 @@ class Player:
                 outdata[filled:].fill(0)
                 self.playing = False
                 break
-            block = src[pos : pos + n, :ch]
-            if block.shape[1] < ch:  # mono source on a stereo device
-                block = np.repeat(block[:, :1], ch, axis=1)
-            outdata[filled : filled + n] = block if gain == 1.0 else block * gain
+            dst = outdata[filled : filled + n]
+            copy_into(src, pos, dst)
+            if fade is not None and fade.index == index and fade.done < len(fade.ramp):
+                fade.apply(dst, pos)
+            if gain != 1.0:
+                dst *= gain
             filled += n
             pos += n
         self.position = pos
+
+
+def copy_into(src, pos: int, dst: np.ndarray) -> None:
+    """dst [n, ch] = samples pos..pos + n of src ([T, C] array or Segments); a mono source
+    fills every channel, extra source channels are left out. Copies only."""
+    if isinstance(src, Segments):
+        src.read_into(dst, pos)
+        return
+    block = src[pos : pos + len(dst)]
+    dst[:] = block[:, :1] if block.shape[1] < dst.shape[1] else block[:, : dst.shape[1]]
+
+
+class Segments:
+    """A source known in parts: (start sample, [n, C] float32) pieces of a signal `length`
+    samples long, silence elsewhere. Immutable: more parts arrive as a new Segments (the
+    GUI thread hands each one to the player whole)."""
+
+    __slots__ = ("length", "parts")
+
+    def __init__(self, length: int, parts: tuple = ()) -> None:
+        self.length, self.parts = int(length), tuple(parts)
+
+    def __len__(self) -> int:
+        return self.length
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        ch = self.parts[0][1].shape[1] if self.parts else 1
+        return (self.length, ch)
+
+    def with_part(self, start: int, x: np.ndarray) -> Segments:
+        """x [n, C]: samples start..start + n (cut at the signal's end)."""
+        x = np.ascontiguousarray(x[: max(0, self.length - start)], dtype=np.float32)
+        return Segments(self.length, (*self.parts, (int(start), x)))
+
+    def covers(self, pos: int) -> bool:
+        return any(s <= pos < s + len(x) for s, x in self.parts)
+
+    def read_into(self, dst: np.ndarray, pos: int) -> None:
+        dst.fill(0)
+        n = len(dst)
+        for s, x in self.parts:
+            a, b = max(pos, s), min(pos + n, s + len(x))
+            if a < b:
+                part = x[a - s : b - s]
+                dst[a - pos : b - pos] = (
+                    part[:, :1] if part.shape[1] < dst.shape[1] else part[:, : dst.shape[1]]
+                )
+
+
+class Crossfade:
+    """A swap of one source for another, faded over `len(ramp)` samples from where it
+    starts playing, so the swap makes no click. The old source and the buffers are made on
+    the GUI thread; the callback only copies and multiplies in place."""
+
+    def __init__(self, index: int, old, samples: int, channels: int) -> None:
+        self.index, self.old = index, old
+        self.ramp = np.linspace(0.0, 1.0, samples, dtype=np.float32)[:, None]
+        self.scratch = np.zeros((samples, channels), np.float32)
+        self.done = 0  # samples faded so far
+
+    def apply(self, dst: np.ndarray, pos: int) -> None:
+        n = min(len(dst), len(self.ramp) - self.done)
+        if n <= 0 or dst.shape[1] != self.scratch.shape[1]:
+            self.done = len(self.ramp)
+            return
+        w = self.ramp[self.done : self.done + n]
+        old = self.scratch[:n]
+        copy_into(self.old, pos, old)
+        dst[:n] *= w
+        old *= 1.0 - w
+        dst[:n] += old
+        self.done += n
 
 
 # Headroom kept when loudness matching raises B: its sample peak stays at or below this.

@@ -4,8 +4,9 @@ the quality chart, the metrics of K and the token statistics beside them."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from .contributions_view import MODES, ContributionsView
 from .metrics_panel import MetricsPanel
 from .quality_chart import QualityChart
 from .time_views import SpectrogramView, WaveformView
@@ -27,19 +28,45 @@ class CompareView(QSplitter):
         self.waveform = WaveformView()
         self.spectro = SpectrogramView()
         self.heatmap = TokenHeatmap()
+        self.contributions = ContributionsView()
         self.hover_label = QLabel(" ")
         self.heatmap.hovered.connect(self.hover_label.setText)
         self.views = QSplitter(Qt.Orientation.Vertical)
-        for v in (self.waveform, self.spectro, self.heatmap):
+        for v in self.time_views():
             self.views.addWidget(v)
-        self.views.setSizes([250, 230, 340])
+        self.views.setSizes([210, 190, 290, 170])
+        self.colour_box = QComboBox()
+        self.colour_box.addItem("tokens coloured by meaning", "meaning")
+        self.colour_box.addItem("tokens coloured by id", "id")
+        self.colour_box.setToolTip(
+            "by meaning: each codebook's entries coloured by where their vectors lie (near "
+            "entries, near colours: a repeated sound shows as a repeated colour); by id: the "
+            "entry's number, an arbitrary label"
+        )
+        self.colour_box.currentIndexChanged.connect(
+            lambda: self.heatmap.set_mode(self.colour_box.currentData())
+        )
+        self.share_box = QComboBox()
+        for key, (label, _tip) in MODES.items():
+            self.share_box.addItem(f"codebooks: {label} of the latent", key)
+        self.share_box.currentIndexChanged.connect(
+            lambda: self.contributions.set_mode(self.share_box.currentData())
+        )
+        self.semantic_label = QLabel("")
+        self.semantic_label.setWordWrap(True)
+        self.semantic_label.setStyleSheet("color:#777;")
         left = QWidget()
         lay = QVBoxLayout(left)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.info)
         lay.addWidget(self.stream_label)  # above the waveforms that carry its trace
         lay.addWidget(self.views, 1)
-        lay.addWidget(self.hover_label)
+        row = QHBoxLayout()
+        row.addWidget(self.hover_label, 1)
+        row.addWidget(self.colour_box)
+        row.addWidget(self.share_box)
+        lay.addLayout(row)
+        lay.addWidget(self.semantic_label)
         self.chart = QualityChart()
         self.metrics_panel = MetricsPanel()
         self.token_panel = TokenPanel()
@@ -54,4 +81,4 @@ class CompareView(QSplitter):
         self.setSizes([1000, 380])
 
     def time_views(self) -> tuple:
-        return (self.waveform, self.spectro, self.heatmap)
+        return (self.waveform, self.spectro, self.heatmap, self.contributions)

@@ -1,9 +1,11 @@
 """The token heatmap: one row per codebook, one column per frame, on the shared time axis.
 
-The semantic codebook(s) stand apart above the acoustic ones; rows not decoded at the
-current K are dimmed. Every size comes from the loaded codec's CodecInfo (codebooks,
-entries, frame length), so any codec draws right. Long files draw at most a few thousand
-columns (every n-th frame when zoomed out, codec.analysis.levels.code_columns).
+Colours come from the codebooks' geometry by default ("meaning": near entries, near
+colours, so a repeated sound shows as a repeated colour; codec.analysis.tokens), or from the
+id ("id", with a colour bar). The semantic codebook(s) stand apart above the acoustic ones;
+rows not decoded at the current K are dimmed. Every size comes from the loaded codec's
+CodecInfo, so any codec draws right. Long files draw at most a few thousand columns
+(every n-th frame when zoomed out, codec.analysis.levels.code_columns).
 """
 
 from __future__ import annotations
@@ -19,6 +21,18 @@ from codec.model.info import CodecInfo
 from codec.report.theme import PLAYHEAD
 
 from .time_views import _TimeView
+
+
+def semantic_note(info: CodecInfo | None) -> str:
+    """What codebook 0 of this codec is, in one honest sentence."""
+    if info is None:
+        return ""
+    if info.distilled:
+        return f"Codebook 0 (semantic) was distilled from {info.distilled}."
+    return (
+        "Codebook 0 of this codec was not distilled from a speech model: it is not "
+        "semantic in Mimi's sense (it is simply the first of the two quantizer groups)."
+    )
 
 
 def codebook_ticks(n: int, first: int) -> list[tuple[float, str]]:
@@ -38,6 +52,10 @@ class TokenHeatmap(_TimeView):
         self.cmap = pg.colormap.get("viridis")
         self.info: CodecInfo | None = None
         self.codes: np.ndarray | None = None  # [n_q, F] for the shown channel
+        self.geometry = None  # codec.analysis.tokens.CodebookGeometry: colours by meaning
+        self.usage: np.ndarray | None = None  # [n_q, S] occurrences of each entry here
+        self.mode = "meaning"  # or "id"
+        self.drawn_ids = np.zeros((0, 0), np.int64)  # the ids of the columns drawn
         self.k = 1
         self.lod: tuple[int, int, int] | None = None
         self.scene().sigMouseMoved.connect(self._moved)
@@ -129,20 +147,43 @@ class TokenHeatmap(_TimeView):
     def clear_signal(self, text: str = "") -> None:
         self.set_codes(None)
 
-    def set_codes(self, codes: np.ndarray | None, info: CodecInfo | None = None) -> None:
-        """codes [n_q, F] of one channel with the codec that made them, or None to clear.
+    def set_mode(self, mode: str) -> None:
+        """Colour by "meaning" (the codebooks' geometry) or by "id"."""
+        if mode not in ("meaning", "id"):
+            raise ValueError(mode)
+        self.mode = mode
+        self.lod = None
+        if self.codes is not None:
+            self.colorbar.setVisible(not self._by_meaning())
+            self._draw_codes()
+
+    def _by_meaning(self) -> bool:
+        return self.mode == "meaning" and self.geometry is not None
+
+    def set_codes(
+        self,
+        codes: np.ndarray | None,
+        info: CodecInfo | None = None,
+        geometry=None,
+        usage: np.ndarray | None = None,
+    ) -> None:
+        """codes [n_q, F] of one channel with the codec that made them, or None to clear;
+        geometry colours them by meaning; usage [n_q, S] counts each entry in the clip.
 
         Only the columns for the visible range are drawn: at most a few thousand, every
         n-th frame when zoomed out, every frame when zoomed in.
         """
         self.codes = codes
         self.info = info or self.info
+        self.geometry = geometry if geometry is not None else self.geometry
+        self.usage = usage
         self.lod = None  # (first frame, step, columns) drawn
         if codes is None or self.info is None:
             self._show_empty(True)
             return
         self._set_codec(self.info, codes.shape[0])
         self._show_empty(False)
+        self.colorbar.setVisible(not self._by_meaning())
         if self.master is None:  # on its own: show the whole map (linked: the master's range)
             self.plots[1].setXRange(0, codes.shape[1] * self.frame_s, padding=0)
         self._draw_codes()
@@ -158,25 +199,42 @@ class TokenHeatmap(_TimeView):
         if lod == self.lod:
             return  # same columns as drawn: a pan within the padded range costs nothing
         self.lod = lod
-        levels = (0, self.codebook_size - 1)
-        img = img.astype(np.float32)
+        self.drawn_ids = img
         x0, width = first * self.frame_s, img.shape[1] * step * self.frame_s
         s = self.semantic
-        self.sem_img.setImage(img[:s], levels=levels, autoLevels=False)
+        if self._by_meaning():
+            rgb = self.geometry.rgb(img)  # [n_q, n, 3] uint8
+            self.sem_img.setImage(rgb[:s], autoLevels=False, levels=(0, 255))
+            self.ac_img.setImage(rgb[s:], autoLevels=False, levels=(0, 255))
+        else:
+            levels = (0, self.codebook_size - 1)
+            ids = img.astype(np.float32)
+            self.sem_img.setImage(ids[:s], levels=levels, autoLevels=False)
+            self.ac_img.setImage(ids[s:], levels=levels, autoLevels=False)
         self.sem_img.setRect(QRectF(x0, 0, width, s))
-        self.ac_img.setImage(img[s:], levels=levels, autoLevels=False)
         self.ac_img.setRect(QRectF(x0, s, width, img.shape[0] - s))
 
     def drawn_code(self, row: int, frame: int) -> float | None:
-        """The value drawn for (codebook row, frame), or None when that frame is not drawn."""
+        """The token id drawn for (codebook row, frame), or None when that frame is not
+        drawn (zoomed out, columns show every n-th frame)."""
+        col = self._column(frame)
+        return None if col is None else float(self.drawn_ids[row, col])
+
+    def drawn_colour(self, row: int, frame: int) -> tuple[int, ...] | None:
+        """The RGB colour drawn for (codebook row, frame) when colouring by meaning."""
+        col = self._column(frame)
+        if col is None or not self._by_meaning():
+            return None
+        img = self.sem_img.image if row < self.semantic else self.ac_img.image
+        r = row if row < self.semantic else row - self.semantic
+        return tuple(int(v) for v in img[r, col])
+
+    def _column(self, frame: int) -> int | None:
         if self.lod is None:
             return None
         first, step, n = self.lod
         col, off = divmod(frame - first, step)
-        if off or not 0 <= col < n:
-            return None
-        img = self.sem_img.image if row < self.semantic else self.ac_img.image
-        return float(img[row if row < self.semantic else row - self.semantic, col])
+        return None if off or not 0 <= col < n else col
 
     def set_k(self, k: int) -> None:
         """Dim the rows at and above k (those not decoded)."""
@@ -202,9 +260,14 @@ class TokenHeatmap(_TimeView):
             return ""
         kind = "semantic" if row < self.semantic else "acoustic"
         used = "" if row < self.k else " (not decoded at this K)"
+        token = int(self.codes[row, frame])
+        often = ""
+        if self.usage is not None:
+            n = int(self.usage[row, token])
+            often = f" · entry used {n}x here ({100 * n / max(self.codes.shape[1], 1):.1f} %)"
         return (
             f"codebook {row} ({kind}) · t = {frame * self.frame_s:.2f} s (frame {frame}) · "
-            f"token {int(self.codes[row, frame])}{used}"
+            f"token {token}{often}{used}"
         )
 
     def _moved(self, pos) -> None:

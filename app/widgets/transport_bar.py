@@ -8,6 +8,15 @@ from PySide6.QtWidgets import QButtonGroup, QComboBox, QLabel, QPushButton, QSli
 
 from codec.model.info import CodecInfo
 
+# what B can be: the codec's decode at K, one group of the split quantizer alone, or what
+# K codebooks miss
+PARTS = (
+    ("codec", "all", "B is the decode of the first K codebooks"),
+    ("semantic", "semantic", "B is codebook 0's part of the latent alone, through the decoder"),
+    ("acoustic", "acoustic", "B is codebooks 1..K-1's part of the latent alone"),
+    ("residual", "residual", "B is the original minus the decode at K: what K codebooks miss"),
+)
+
 
 def bitrate_text(k: int, info: CodecInfo | None, moshi_k: int) -> str:
     """'K =  8 · 1.10 kbps  (Moshi's setting)' for the codec `info` describes."""
@@ -30,7 +39,7 @@ class TransportBar(QToolBar):
         self.setMovable(False)
         self.moshi_k = moshi_k
         self.play_btn = QPushButton("▶ Play")
-        self.a_btn, self.b_btn = QPushButton("A original"), QPushButton("B codec")
+        self.a_btn, self.b_btn = QPushButton("A original"), QPushButton("B")
         group = QButtonGroup(self)
         for b in (self.a_btn, self.b_btn):
             b.setCheckable(True)
@@ -44,10 +53,15 @@ class TransportBar(QToolBar):
         )
         self.gain_label = QLabel("")
         self.gain_label.setMinimumWidth(90)
+        self.part_box = QComboBox()
+        for label, part, tip in PARTS:
+            self.part_box.addItem(label, part)
+            self.part_box.setItemData(self.part_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.part_box.setToolTip("what B plays and shows (Tab switches A and B)")
         self.loop_btn = _toggle("Loop", "loop the visible part of the waveform")
         self.diff_btn = _toggle("Difference", "draw B - A on the waveforms")
         self.stream_btn = _toggle(
-            "Streaming vs offline",
+            "Streaming check",
             "code the clip frame by frame through the streaming encoder and decoder and "
             "compare with the batch path: equal codes, largest sample difference, and the "
             "difference trace (violet) on the waveforms",
@@ -56,11 +70,18 @@ class TransportBar(QToolBar):
         self.slider.setRange(1, 1)
         self.slider.setEnabled(False)
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.slider.setFixedWidth(200)
+        self.slider.setFixedWidth(170)
         self.k_label = QLabel("K")
-        self.k_label.setMinimumWidth(210)
+        self.k_label.setMinimumWidth(200)
         self.channel_box = QComboBox()
-        for w in (self.play_btn, self.a_btn, self.b_btn, self.match_btn, self.gain_label):
+        for w in (
+            self.play_btn,
+            self.a_btn,
+            self.b_btn,
+            self.part_box,
+            self.match_btn,
+            self.gain_label,
+        ):
             self.addWidget(w)
         self.addSeparator()
         for w in (self.loop_btn, self.diff_btn, self.stream_btn):

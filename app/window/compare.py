@@ -14,13 +14,14 @@ on its own (that is not the user's cancel, and nothing says "cancelled").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from codec.analysis.stream_check import describe as describe_stream_check
 from codec.model.info import CodecInfo
-from codec.session.comparison import Comparison
+from codec.session.comparison import Comparison, decode_key
 from codec.session.policy import sweep_ks
 
 from ..worker import jobs
@@ -37,7 +38,10 @@ class CompareController(QObject):
     codesChanged = Signal()  # comparison.codes changed (or were cleared)
     kChanged = Signal(int)
     channelChanged = Signal(int)
-    reconstructionChanged = Signal(int)  # the decode at this K is ready (or gone: see has_b)
+    reconstructionChanged = Signal(int)  # the decode at this K (of `part`) is ready
+    partChanged = Signal(str)  # what B is: "all", "semantic", "acoustic", "residual"
+    quickPart = Signal(int, int, object, bool)  # k, start sample, audio [C, n], exact
+    tokensAnalysed = Signal(object)  # codec.analysis.tokens.TokenAnalysis of the comparison
     measured = Signal(int)  # a measurement of this K arrived
     sweepStatus = Signal(str)
     streamChecked = Signal(object, str)  # StreamCheck | None, its line of text
@@ -51,9 +55,14 @@ class CompareController(QObject):
         super().__init__()
         self.worker = worker
         self.info: CodecInfo | None = None
+        self.geometry = None  # the codec's CodebookGeometry (token colours and maps)
         self.comparison: Comparison | None = None
         self.k = DEFAULT_K
+        self.part = "all"  # what B plays and shows: the decode at K, or one part of it
         self.channel = 0
+        # where the listener is, in seconds (the transport's cursor): a new K is decoded
+        # there first (codec.session.quick)
+        self.playhead_s: Callable[[], float] = lambda: 0.0
         self.stream_on = False
         self.stream_result = None
         self._file_token = jobs.CancelToken()
@@ -74,11 +83,12 @@ class CompareController(QObject):
     def views_ready(self) -> bool:
         """True once the file is encoded and its decode at K (with its drawing) is shown."""
         c = self.comparison
+        key = decode_key(self.k, self.part)
         return (
             c is not None
             and c.codes is not None
-            and c.reconstruction(self.k) is not None
-            and c.views(self.k) is not None
+            and c.reconstruction(key) is not None
+            and c.views(key) is not None
             and self._decode is None
         )
 
@@ -91,9 +101,15 @@ class CompareController(QObject):
         return all(k in self._announced for k in sweep_ks(c.codes.shape[1]))
 
     # ---- the model ---------------------------------------------------------------------
-    def set_model(self, info: CodecInfo) -> None:
+    @property
+    def tokens(self):
+        """The comparison's TokenAnalysis, once the worker made it (else None)."""
+        c = self.comparison
+        return None if c is None else c.derived("tokens")
+
+    def set_model(self, info: CodecInfo, geometry=None) -> None:
         """A model was loaded: everything coded with the old one is stale."""
-        self.info = info
+        self.info, self.geometry = info, geometry
         self.k = min(max(self.k, 1), info.num_codebooks)
         self.kChanged.emit(self.k)
         c = self.comparison
@@ -155,6 +171,7 @@ class CompareController(QObject):
         if c.codes is not None and c.model == info.description:
             self.codesChanged.emit()
             self.request_decode(self.k)
+            self.request_tokens()  # a live session comes with its codes
             return
         self.busy.emit("encoding", True)
         self._encode = jobs.Encode(self._file_token.child(), c)
@@ -179,21 +196,33 @@ class CompareController(QObject):
         self.channel = channel
         self.channelChanged.emit(channel)
 
+    def set_part(self, part: str) -> None:
+        """B plays the codec's decode ("all"), one group of its quantizer alone ("semantic",
+        "acoustic") or what K codebooks miss ("residual": A minus the decode)."""
+        if part == self.part:
+            return
+        self.part = part
+        self.partChanged.emit(part)
+        self.request_decode(self.k)
+
     def request_decode(self, k: int) -> None:
         c = self.comparison
         if c is None or c.codes is None:
             return
         if self._decode is not None:
-            if self._decode.k == k:
+            if (self._decode.k, self._decode.part) == (k, self.part):
                 return  # already on its way
             self._decode.token.cancel()  # overtaken: not a user's cancel
             self._decode = None
-        if c.reconstruction(k) is not None and c.views(k) is not None:
+        key = decode_key(k, self.part)
+        if c.reconstruction(key) is not None and c.views(key) is not None:
             self.reconstructionChanged.emit(k)
             self._after_decode(k)
             return
-        self.busy.emit(f"decoding K={k}", True)
-        self._decode = jobs.Decode(self._file_token.child(), c, k)
+        what = "" if self.part == "all" else f" ({self.part})"
+        self.busy.emit(f"decoding K={k}{what}", True)
+        frame = int(self.playhead_s() * c.codec_rate / self.info.frame_size) if self.info else 0
+        self._decode = jobs.SwitchK(self._file_token.child(), c, k, frame, self.part)
         self.worker.submit(self._decode)
 
     # ---- measurements --------------------------------------------------------------------
@@ -295,6 +324,14 @@ class CompareController(QObject):
                 self.measured.emit(r.measurement.k)
                 self._sweep_status()
             return
+        if isinstance(r, jobs.QuickPart):
+            if req is self._decode:
+                self.quickPart.emit(r.k, r.start, r.audio, r.exact)
+            return
+        if isinstance(r, jobs.TokensAnalysed):
+            if req.comparison is self.comparison and not req.token.cancelled:
+                self.tokensAnalysed.emit(r.analysis)
+            return
         handler = {
             jobs.Opened: self._opened,
             jobs.Encoded: self._encoded,
@@ -319,6 +356,17 @@ class CompareController(QObject):
         self.note.emit(f"encoded {d:.1f} s in {r.seconds:.2f} s ({rtf:.1f}x real time)")
         self.codesChanged.emit()
         self.request_decode(self.k)
+        self.request_tokens()
+
+    def request_tokens(self) -> None:
+        """Ask for the token analysis of the open file (each level's share of the latent)."""
+        c = self.comparison
+        if c is None or c.codes is None:
+            return
+        if c.derived("tokens") is not None:
+            self.tokensAnalysed.emit(c.derived("tokens"))
+            return
+        self.worker.submit(jobs.AnalyseTokens(self._file_token.child(), c))
 
     def _decoded(self, r: jobs.Decoded) -> None:
         if r.request is not self._decode:

@@ -27,13 +27,16 @@ from ..realtime.devices import AudioBackend, SoundDeviceBackend, has_input, has_
 from ..widgets.compare_view import CompareView
 from ..widgets.live_panel import LivePanel
 from ..widgets.messages import MessageBar
+from ..widgets.tokens_tab import TokensTab
 from ..widgets.transport_bar import TransportBar
 from ..worker.codec_worker import WorkerThread
 from . import menus
 from .compare import DEFAULT_K, CompareController
 from .exports import ExportController
+from .listening import ListeningController
 from .live import LiveController
 from .model import ModelController
+from .tokens import TokensController
 from .transport import TransportController
 from .view_binding import ViewBinding
 
@@ -61,6 +64,8 @@ class MainWindow(QMainWindow):
         self.models = ModelController(self.worker, self.settings, device)
         self.exports = ExportController(self.compare, self.worker, self)
         self.live_ctl = LiveController(self.worker, self.backend)
+        self.listening = ListeningController(self)  # blind listening tests (issue 13)
+        self.tokens = TokensController(self.compare, self.worker)
         self._build_ui()
         menus.build_menus(self)
         menus.build_shortcuts(self)
@@ -87,8 +92,10 @@ class MainWindow(QMainWindow):
         self.messages = MessageBar()
         self.compare_view = CompareView()
         self.live = LivePanel(self.live_ctl, self.backend)
+        self.tokens_tab = TokensTab()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.compare_view, "Compare")
+        self.tabs.addTab(self.tokens_tab, "Tokens")
         self.tabs.addTab(self.live, "Live")
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -127,6 +134,7 @@ class MainWindow(QMainWindow):
         b.loop_btn.toggled.connect(self._toggle_loop)
         b.diff_btn.toggled.connect(v.waveform.set_show_difference)
         b.stream_btn.toggled.connect(c.set_stream_check)
+        b.part_box.currentIndexChanged.connect(lambda: c.set_part(b.part_box.currentData()))
         b.slider.valueChanged.connect(c.set_k)
         b.channel_box.currentIndexChanged.connect(c.set_channel)
         v.chart.kClicked.connect(c.set_k)
@@ -143,7 +151,8 @@ class MainWindow(QMainWindow):
         self.models.modelChanged.connect(self._model)
         self.models.label.connect(self.model_label.setText)
         self.live_ctl.sessionReady.connect(self._live_finished)
-        for src in (c, self.models, self.exports):
+        self._connect_tokens()
+        for src in (c, self.models, self.exports, self.tokens):
             src.busy.connect(self._busy)
             src.progress.connect(self._on_progress)
             src.idle.connect(self._idle)
@@ -152,6 +161,44 @@ class MainWindow(QMainWindow):
             src.note.connect(self.show_note)
         for src in (t, self.live_ctl):
             src.error.connect(lambda text, key="audio": self._message(key, text, "error"))
+        ls = self.listening  # blind listening tests (issue 13)
+        ls.busy.connect(self._busy)
+        ls.progress.connect(self._on_progress)
+        ls.idle.connect(self._idle)
+        ls.message.connect(self._message)
+        ls.note.connect(self.show_note)
+
+    def _connect_tokens(self) -> None:
+        c, tab = self.compare, self.tokens_tab
+        tab.compare_btn.clicked.connect(self.compare_tokens_dialog)
+        self.tokens.compared.connect(
+            lambda r: tab.compare_view.show_result(
+                c.geometry, r, c.comparison.name if c.comparison else ""
+            )
+        )
+        for sig in (c.codesChanged, c.channelChanged, c.tokensAnalysed, c.comparisonChanged):
+            sig.connect(self._refresh_map)
+
+    def _refresh_map(self, *_args) -> None:
+        c = self.compare
+        comp, tokens, ch = c.comparison, c.tokens, c.channel
+        codes = None if comp is None or comp.codes is None else comp.codes[ch]
+        usage = None if tokens is None or codes is None else tokens.usage[ch]
+        frame_s = c.info.frame_seconds if c.info else 0.0
+        self.tokens_tab.map.set_data(c.geometry, codes, usage, frame_s)
+        from ..widgets.token_view import semantic_note
+
+        self.tokens_tab.note.setText(semantic_note(c.info))
+
+    def compare_tokens_dialog(self, path: str | None = None) -> None:
+        """Tokens ▸ Compare tokens with…: a second clip, aligned to the open one."""
+        if path is None:
+            start = str(self.settings.value("last_dir", str(Path.home())))
+            path, _ = QFileDialog.getOpenFileName(self, "Compare tokens with", start, AUDIO_FILTER)
+            if not path:
+                return
+        self.tabs.setCurrentWidget(self.tokens_tab)
+        self.tokens.compare_with(path, self.tokens_tab.align_box.currentData())
 
     # ---- messages -------------------------------------------------------------------------
     def _message(self, key: str, text: str, level: str) -> None:
@@ -184,7 +231,7 @@ class MainWindow(QMainWindow):
         v.chart.set_codebooks(info.num_codebooks)
         self.live.set_codec(info)
         self.live_ctl.info = info
-        self.compare.set_model(info)
+        self.compare.set_model(info, self.models.geometry)
         self.bar.set_k(self.compare.k)
         self._update_title()
 
@@ -288,6 +335,7 @@ class MainWindow(QMainWindow):
         t = self.transport.position_seconds()
         for v in self.compare_view.time_views():
             v.set_playhead(t)
+        self.tokens_tab.map.set_playhead(t)
 
     # ---- drag and drop, shutdown -------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:
@@ -301,6 +349,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev) -> None:
         self.timer.stop()
+        self.listening.close()
         self.transport.player.close()
         # a live session runs its frame loop inside the worker's thread: end it first, or
         # the thread never returns to its event loop and cannot quit

@@ -18,6 +18,7 @@ def build_menus(w) -> None:
     w.samples_menu = m.addMenu("&Sample clips")
     w.record_action = m.addAction("&Record from microphone…", w.record_dialog)
     m.addAction("&Encode the current file", QKeySequence("Ctrl+E"), w.compare.encode_current)
+    m.addAction("Compare &tokens with…", w.compare_tokens_dialog)
     m.addSeparator()
     w.export_audio_action = m.addAction("Export &reconstruction…", w.exports.export_audio)
     w.export_codes_action = m.addAction("Export &codes…", w.exports.export_codes)
@@ -50,6 +51,16 @@ def build_menus(w) -> None:
         act.triggered.connect(lambda _=False, v=value: w.models.set_device(v))
         group.addAction(act)
         dev.addAction(act)
+    build_listening_menu(w)
+
+
+def build_listening_menu(w) -> None:
+    """Listening test: blind ABX and MUSHRA tests and their results (issue 13)."""
+    lm = w.menuBar().addMenu("&Listening test")
+    lm.addAction("&ABX test…", w.listening.abx_dialog)
+    lm.addAction("&MUSHRA test…", w.listening.mushra_dialog)
+    lm.addSeparator()
+    lm.addAction("Open &results…", w.listening.open_results_dialog)
 
 
 def build_shortcuts(w) -> None:

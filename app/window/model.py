@@ -32,6 +32,7 @@ class ModelController(QObject):
         self.settings = settings
         self.device = device
         self.info: CodecInfo | None = None
+        self.geometry = None  # its CodebookGeometry (token colours and maps)
         self.requested = ""  # the source last asked for
         self._remember = False
         self._pending: jobs.LoadModel | None = None
@@ -61,6 +62,7 @@ class ModelController(QObject):
             self.progress.emit(r.what, r.done, r.total)
         elif isinstance(r, jobs.ModelLoaded):
             self._pending = None
+            self.geometry = r.geometry
             self._loaded(r.info)
         elif isinstance(r, jobs.ModelFailed):
             self._pending = None

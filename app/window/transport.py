@@ -8,10 +8,13 @@ peak never passes full scale.
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from codec.session.comparison import decode_key
+
 from ..realtime.devices import AudioBackend
-from ..realtime.player import Player, loudness_match_gain
+from ..realtime.player import Player, Segments, loudness_match_gain
 from .compare import CompareController
 
 
@@ -32,6 +35,9 @@ class TransportController(QObject):
         compare.reconstructionChanged.connect(self._reconstruction)
         compare.kChanged.connect(lambda _k: self.update_gain())
         compare.measured.connect(self._measured)
+        compare.quickPart.connect(self._quick_part)
+        compare.playhead_s = self.position_seconds
+        self._quick: tuple[int, str] | None = None  # the (K, part) B's pieces belong to
 
     # ---- following the comparison ----------------------------------------------------------
     def _comparison(self, c) -> None:
@@ -57,10 +63,29 @@ class TransportController(QObject):
         c = self.compare.comparison
         if c is None or k != self.compare.k:
             return
-        y = c.reconstruction(k)
-        self.player.set_b(y)
+        y = c.reconstruction(decode_key(k, self.compare.part))
+        if y is not None and self._quick == (k, self.compare.part):
+            self.player.crossfade_source(1, y)  # the exact decode takes over, no click
+        else:
+            self.player.set_b(y)
+        self._quick = None
         self.bAvailable.emit(y is not None)
         self.update_gain()  # the whole decode's peak is known now
+
+    def _quick_part(self, k: int, start: int, audio, exact: bool) -> None:
+        """A piece of the new K's decode near the cursor: heard at once, before the exact
+        decode of the whole file is ready."""
+        if k != self.compare.k or self.player.length == 0:
+            return
+        key = (k, self.compare.part)
+        piece = np.ascontiguousarray(audio.T)
+        b = self.player.source(1)
+        if self._quick == key and isinstance(b, Segments):
+            self.player.set_b(b.with_part(start, piece))
+        else:
+            self._quick = key
+            self.player.crossfade_source(1, Segments(self.player.length).with_part(start, piece))
+            self.bAvailable.emit(True)
 
     def _measured(self, k: int) -> None:
         if k == self.compare.k:
@@ -110,7 +135,13 @@ class TransportController(QObject):
         """B's playback gain: A's loudness when matching is on, else unity."""
         c, k = self.compare.comparison, self.compare.k
         m = None if c is None else c.measurement(k)
-        if not self.match:
+        if not self.match or self.compare.part != "all":  # a part is not matched to A
+            if self.match:
+                self.player.gain_b = 1.0
+                self.gainShown.emit(
+                    "B: a part, not matched", "loudness matching applies to the codec's decode"
+                )
+                return
             self.player.gain_b = 1.0
             self.gainShown.emit("", "")
             return

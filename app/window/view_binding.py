@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from codec.session.comparison import decode_key
+
 from ..widgets.compare_view import EMPTY, CompareView
+from ..widgets.token_view import semantic_note
 from .compare import CompareController
 
 
@@ -23,6 +26,7 @@ class ViewBinding(QObject):
         compare.sweepStatus.connect(view.chart.set_status)
         compare.streamChecked.connect(self._stream)
         compare.infoText.connect(view.info.setText)
+        compare.tokensAnalysed.connect(lambda _a: self._codes())
 
     # ---- a new file -------------------------------------------------------------------------
     def _comparison(self, c) -> None:
@@ -35,9 +39,10 @@ class ViewBinding(QObject):
         views = c.source_views
         v.waveform.set_original(c.x24, c.codec_rate, views.envelopes if views else None)
         v.spectro.setup(c.codec_rate)
-        v.spectro.link_to(v.waveform.plots[0])
-        v.heatmap.link_to(v.waveform.plots[0])
+        for tv in (v.spectro, v.heatmap, v.contributions):
+            tv.link_to(v.waveform.plots[0])
         v.heatmap.set_codes(None)
+        v.contributions.set_contributions(None)
         self._spectrum("A", views)
         v.chart.set_default_metric("stoi" if views is not None and views.speech else "mel_distance")
         self._reset()
@@ -55,19 +60,25 @@ class ViewBinding(QObject):
         c, v = self.compare.comparison, self.view
         if c is None or c.codes is None:
             v.heatmap.set_codes(None)
+            v.contributions.set_contributions(None)
             v.token_panel.set_codes(None)
             v.waveform.set_reconstruction(None)
             v.spectro.set_image("B", None, 0)
             return
-        ch = self.compare.channel
-        v.heatmap.set_codes(c.codes[ch], self.compare.info)
+        ch, info, tokens = self.compare.channel, self.compare.info, self.compare.tokens
+        usage = tokens.usage[ch] if tokens is not None else None
+        v.heatmap.set_codes(c.codes[ch], info, self.compare.geometry, usage)
         v.heatmap.set_k(self.compare.k)
-        v.token_panel.set_codes(c.codes[ch], self.compare.info, ch)
+        v.contributions.set_contributions(tokens.contrib[ch] if tokens else None, info)
+        v.contributions.set_k(self.compare.k)
+        v.token_panel.set_codes(c.codes[ch], info, ch)
+        v.semantic_label.setText(semantic_note(info))
 
     # ---- K and channel ------------------------------------------------------------------------
     def _k(self, k: int) -> None:
         v = self.view
         v.heatmap.set_k(k)
+        v.contributions.set_k(k)
         v.chart.set_k(k)
         v.token_panel.set_k(k)
         self._show_metrics()
@@ -79,7 +90,7 @@ class ViewBinding(QObject):
         self._show_metrics()
         if c is not None:
             self._spectrum("A", c.source_views)
-            self._spectrum("B", c.views(self.compare.k))
+            self._spectrum("B", c.views(decode_key(self.compare.k, self.compare.part)))
 
     def _spectrum(self, key: str, views) -> None:
         ch = self.compare.channel
@@ -92,8 +103,9 @@ class ViewBinding(QObject):
         c, v = self.compare.comparison, self.view
         if c is None or k != self.compare.k:
             return
-        views = c.views(k)
-        v.waveform.set_reconstruction(c.reconstruction(k), views.envelopes if views else None)
+        key = decode_key(k, self.compare.part)
+        views = c.views(key)
+        v.waveform.set_reconstruction(c.reconstruction(key), views.envelopes if views else None)
         self._spectrum("B", views)
 
     # ---- measurements ---------------------------------------------------------------------------

@@ -17,15 +17,18 @@ import time
 import traceback
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from codec.analysis import stream_check as sc
+from codec.analysis.metrics import peak_dbfs
 from codec.analysis.views import view_data
 from codec.errors import Cancelled, CodecError
 from codec.session import operations as ops
+from codec.session.comparison import decode_key
 from codec.session.policy import DEFAULT_POLICY, LongFilePolicy
 
-from . import jobs
+from . import jobs, listening_jobs
 from .metrics_thread import MetricsItem, MetricsThread, release_freed_heap
 
 PROGRESS_INTERVAL_S = 0.05
@@ -40,6 +43,7 @@ class CodecWorker(QObject):
         self.policy = policy
         self.inbox = jobs.Inbox()
         self.codec = None  # owned by the worker's thread; the GUI reads only CodecInfo
+        self.geometry = None  # the codec's CodebookGeometry (read-only arrays)
         self._closing = jobs.CancelToken()
         self._last_progress = 0.0
         self._wake.connect(self._run_next, Qt.ConnectionType.QueuedConnection)
@@ -54,7 +58,11 @@ class CodecWorker(QObject):
             jobs.StreamCheck: self._stream_check,
             jobs.Export: self._export,
             jobs.StartLive: self._live,
+            jobs.AnalyseTokens: self._analyse_tokens,
+            jobs.SwitchK: self._switch_k,
+            jobs.CompareTokens: self._compare_tokens,
         }
+        self._handlers.update(listening_jobs.handlers(self))  # listening tests (issue 13)
 
     # ---- the GUI side -----------------------------------------------------------------
     def submit(self, request: jobs.Request) -> None:
@@ -120,7 +128,10 @@ class CodecWorker(QObject):
             self.result.emit(jobs.ModelFailed(req, str(e) or type(e).__name__, kept))
             return
         self.codec = codec
-        self.result.emit(jobs.ModelLoaded(req, codec.info))
+        from codec.analysis.tokens import CodebookGeometry
+
+        self.geometry = CodebookGeometry.of(codec.model)
+        self.result.emit(jobs.ModelLoaded(req, codec.info, self.geometry))
 
     def _open_file(self, req: jobs.OpenFile) -> None:
         codec = self._need_codec()
@@ -154,13 +165,76 @@ class CodecWorker(QObject):
 
     def _decode(self, req: jobs.Decode) -> None:
         codec, c, k = self._need_codec(), req.comparison, req.k
+        key = decode_key(k, req.part)
         gen = c.generation
         t = time.perf_counter()
-        cached = c.reconstruction(k) is not None
-        y = ops.decode(codec, c, k, self._progress(req, f"decoding K={k}"), self._stopped(req))
-        if c.views(k) is None:
-            c.set_views(k, view_data(y, c.codec_rate), gen)
+        cached = c.reconstruction(key) is not None
+        progress, stopped = self._progress(req, f"decoding K={k}"), self._stopped(req)
+        y = ops.decode(codec, c, k, progress, stopped, part=req.part)
+        if c.views(key) is None:
+            c.set_views(key, view_data(y, c.codec_rate), gen)
         self.result.emit(jobs.Decoded(req, k, 0.0 if cached else time.perf_counter() - t))
+
+    def _switch_k(self, req: jobs.SwitchK) -> None:
+        """A new K, heard within a few hundred milliseconds: see codec.session.quick."""
+        from codec.session.quick import quick_decode
+
+        codec, c, k = self._need_codec(), req.comparison, req.k
+        key = decode_key(k, req.part)
+        gen = c.generation
+        t = time.perf_counter()
+        if c.reconstruction(key) is None:
+            stopped, pieces = self._stopped(req), []
+            for start, audio, exact in quick_decode(codec, c, k, req.frame, req.part, stopped):
+                self.result.emit(jobs.QuickPart(req, k, start, audio, exact))
+                pieces.append(audio if exact else None)
+            if all(p is not None for p in pieces):  # decoded from the first frame: exact
+                y = np.concatenate(pieces, axis=1)
+                c.set_peak(key, peak_dbfs(y), gen)
+                c.store(key, y, generation=gen)
+        progress = self._progress(req, f"decoding K={k}")
+        y = ops.decode(codec, c, k, progress, self._stopped(req), part=req.part)
+        if c.views(key) is None:
+            c.set_views(key, view_data(y, c.codec_rate), gen)
+        self.result.emit(jobs.Decoded(req, k, time.perf_counter() - t))
+
+    def _analyse_tokens(self, req: jobs.AnalyseTokens) -> None:
+        from codec.analysis.tokens import analyse_comparison
+
+        codec, c = self._need_codec(), req.comparison
+        analysis = c.derived("tokens")
+        if analysis is None:
+            stopped = self._stopped(req)
+            try:  # steps aside (back in the queue) while the user's request waits
+                analysis = analyse_comparison(codec, c, self._step_aside(req))
+            except Cancelled:
+                if not stopped():
+                    self.submit(req)
+                return
+            c.set_derived("tokens", analysis, analysis.generation)
+        self.result.emit(jobs.TokensAnalysed(req, analysis))
+
+    def _step_aside(self, req: jobs.Request) -> Callable[[], bool]:
+        """A cancel check for background work: stop when cancelled, or when a more urgent
+        request waits (the caller then puts the request back in the queue)."""
+        stopped = self._stopped(req)
+        return lambda: stopped() or self.inbox.waiting_before(req.priority)
+
+    def _compare_tokens(self, req: jobs.CompareTokens) -> None:
+        from codec.analysis.tokens import compare_with_file
+
+        codec = self._need_codec()
+        result = compare_with_file(
+            codec,
+            self.geometry,
+            req.comparison,
+            req.channel,
+            req.path,
+            req.align_on,
+            self._progress(req, "reading the second clip"),
+            self._stopped(req),
+        )
+        self.result.emit(jobs.TokensCompared(req, result))
 
     def _measure(self, req: jobs.Measure) -> None:
         codec, c, k = self._need_codec(), req.comparison, req.k
@@ -168,11 +242,7 @@ class CodecWorker(QObject):
         if done is not None:
             self.result.emit(jobs.Measured(req, done))
             return
-        stopped = self._stopped(req)
-
-        def step_aside() -> bool:
-            return stopped() or self.inbox.waiting_before(req.priority)
-
+        stopped, step_aside = self._stopped(req), self._step_aside(req)
         if self.inbox.waiting_before(req.priority):
             self.submit(req)  # behind what is more urgent
             return

@@ -104,6 +104,40 @@ class Encode(Request):
 class Decode(Request):
     comparison: Comparison
     k: int
+    part: str = "all"  # "all", "semantic", "acoustic" or "residual" (codec.session.operations)
+
+
+@dataclass(frozen=True, eq=False)
+class SwitchK(Request):
+    """Make K heard at once where the listener is: decode from frame `frame` (after a
+    short warm-up) ahead first, on to the end in pieces (QuickPart results), then the exact
+    decode from the start (Decoded)."""
+
+    comparison: Comparison
+    k: int
+    frame: int
+    part: str = "all"
+
+
+@dataclass(frozen=True, eq=False)
+class AnalyseTokens(Request):
+    """Each level's share of the latent, per channel, for the token views."""
+
+    comparison: Comparison
+
+    @property
+    def priority(self) -> Priority:
+        return Priority.SOON
+
+
+@dataclass(frozen=True, eq=False)
+class CompareTokens(Request):
+    """Encode a second clip and align it to the comparison's channel, token by token."""
+
+    comparison: Comparison
+    path: str
+    channel: int
+    align_on: str = "latent"
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,6 +186,7 @@ class Result:
 @dataclass(frozen=True, eq=False)
 class ModelLoaded(Result):
     info: CodecInfo
+    geometry: Any = None  # codec.analysis.tokens.CodebookGeometry of the model
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,6 +217,27 @@ class Encoded(Result):
 class Decoded(Result):
     k: int
     seconds: float  # 0 when it came from the cache
+
+
+@dataclass(frozen=True, eq=False)
+class QuickPart(Result):
+    """A piece of the decode at K for the ear, before the exact one: audio [C, n] (read-only)
+    from sample `start` at the codec rate. exact: equal to the exact decode there."""
+
+    k: int
+    start: int
+    audio: np.ndarray
+    exact: bool
+
+
+@dataclass(frozen=True, eq=False)
+class TokensAnalysed(Result):
+    analysis: Any  # codec.analysis.tokens.TokenAnalysis
+
+
+@dataclass(frozen=True, eq=False)
+class TokensCompared(Result):
+    comparison: Any  # codec.analysis.tokens.TokenComparison
 
 
 @dataclass(frozen=True, eq=False)

@@ -71,6 +71,11 @@ class MetricsThread:
         self.on_measured = on_measured  # (request, Measurement)
         self.on_failed = on_failed  # (request, message)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        # Once stop() returns, no callback runs: they emit on Qt objects that the window
+        # deletes next, and a metric of a long file can outlast the join (a late emit on a
+        # deleted object crashed the suite). Callbacks run holding this lock.
+        self._emit_lock = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
         self._thread.start()
 
@@ -81,6 +86,13 @@ class MetricsThread:
         """Finish the item in hand (a metric cannot stop midway), then end the thread."""
         self._queue.put(None)
         self._thread.join(timeout_s)
+        with self._emit_lock:
+            self._closed = True
+
+    def _report(self, callback, *args) -> None:
+        with self._emit_lock:
+            if not self._closed:
+                callback(*args)
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
@@ -93,7 +105,7 @@ class MetricsThread:
                 pass  # another file or model since: dropped (the GUI would ignore it)
             except Exception as e:  # one failing metric must not end the thread
                 traceback.print_exc()
-                self.on_failed(item.request, f"{type(e).__name__}: {e}")
+                self._report(self.on_failed, item.request, f"{type(e).__name__}: {e}")
             del item
             release_freed_heap()
 
@@ -101,4 +113,4 @@ class MetricsThread:
         c = item.comparison
         m = measure_pair(item.k, item.ref, item.est, c.codec_rate, item.scope, item.cancelled)
         if c.set_measurement(m, item.generation) and not item.cancelled():
-            self.on_measured(item.request, m)
+            self._report(self.on_measured, item.request, m)

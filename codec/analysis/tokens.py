@@ -39,8 +39,12 @@ def principal_coords(table: np.ndarray, m: int = 3) -> np.ndarray:
     """
     x = np.asarray(table, np.float64)
     x = x - x.mean(axis=0)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    vt = vt[:m]
+    # The components are the top eigenvectors of the d x d scatter matrix: the same axes
+    # an SVD of the S x d table gives, at a fraction of the cost (d = 256 << S = 2048).
+    evals, evecs = np.linalg.eigh(x.T @ x)
+    order = np.argsort(evals)[::-1][: min(m, len(evals))]
+    keep = order[evals[order] > evals.max(initial=0.0) * 1e-12]
+    vt = evecs[:, keep].T
     signs = np.sign(vt[np.arange(len(vt)), np.argmax(np.abs(vt), axis=1)])
     signs[signs == 0] = 1.0
     coords = x @ (vt * signs[:, None]).T
@@ -69,7 +73,11 @@ def entry_colours(table: np.ndarray) -> np.ndarray:
     """table [S, d] -> colours [S, 3] uint8 (sRGB): lightness from the first principal
     component, the two colour axes of CIELAB from the next two. Equal entries get equal
     colours; entries close in the codebook get close colours."""
-    pc = principal_coords(table, 3)
+    return colours_from_coords(principal_coords(table, 3))
+
+
+def colours_from_coords(pc: np.ndarray) -> np.ndarray:
+    """[S, 3] principal coordinates -> colours [S, 3] uint8 (see `entry_colours`)."""
     scale = np.maximum(pc.std(axis=0), 1e-12)
     u = np.tanh(pc / (2.0 * scale))  # about +-0.76 at 3 standard deviations
     lab = np.stack([55 + 33 * u[:, 0], 70 * u[:, 1], 70 * u[:, 2]], axis=1)
@@ -89,9 +97,10 @@ class CodebookGeometry:
     @classmethod
     def of(cls, model) -> CodebookGeometry:
         tables = codebook_tables(model)
+        coords = [principal_coords(t, 3) for t in tables]  # one PCA per codebook
         return cls(
-            tuple(entry_colours(t) for t in tables),
-            tuple(principal_coords(t, 2).astype(np.float32) for t in tables),
+            tuple(colours_from_coords(pc) for pc in coords),
+            tuple(pc[:, :2].astype(np.float32) for pc in coords),
             tuple(mean_pair_distance(t) for t in tables),
             tuple(tables),
         )
@@ -376,3 +385,90 @@ def compare_clips(
         raise ValueError(f"align on 'latent' or 'semantic', not {on!r}")
     al = align(fa, fb)
     return al, agreement(a.codes, b.codes, al, geometry)
+
+
+# ---- the window's token views: one comparison, and a second clip ------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class TokenAnalysis:
+    """For each channel of a comparison: the levels' Contributions and, per codebook, how
+    often each entry occurs (usage [n_q, S] counts)."""
+
+    generation: int  # the comparison's codes this was computed from
+    contrib: tuple[Contributions, ...]
+    usage: tuple[np.ndarray, ...]
+
+
+BACKGROUND_CHUNK_FRAMES = 16
+
+
+@torch.inference_mode()
+def _channel_contributions(codec, x: np.ndarray, codes: np.ndarray, cancel) -> Contributions:
+    """Contributions of one channel x [T] with its codes [n_q, F], chunk by chunk: the
+    level vectors of a whole long file ([n_q, D, F]) would not fit in memory."""
+    model, fs = codec.model, codec.frame_size
+    state = model.init_encoder_state()
+    step = BACKGROUND_CHUNK_FRAMES  # small chunks: the work can step aside promptly
+    xt = as_tensor(np.asarray(x, np.float32), torch.float32).view(1, 1, -1)
+    parts = []
+    for f0 in range(0, codes.shape[1], step):
+        if cancel is not None and cancel():
+            from ..errors import Cancelled
+
+            raise Cancelled("token analysis cancelled")
+        chunk = xt[..., f0 * fs : (f0 + step) * fs].to(codec.device)
+        z = model.encode_latent(chunk, state)
+        c = torch.from_numpy(np.ascontiguousarray(codes[:, f0 : f0 + z.shape[-1]]))[None]
+        parts.append(contributions(model, z, c.to(codec.device))[0])
+    return Contributions(
+        np.concatenate([p.norms for p in parts], axis=1),
+        np.concatenate([p.residual for p in parts], axis=1),
+        np.concatenate([p.latent_norm for p in parts]),
+    )
+
+
+def analyse_comparison(codec, comparison, cancel=None) -> TokenAnalysis:
+    """The TokenAnalysis of a coded comparison (codec.session.comparison.Comparison)."""
+    codes, gen = comparison.codes, comparison.generation
+    if codes is None:
+        raise ValueError("nothing is encoded yet")
+    contrib, usage = [], []
+    size = codec.codebook_size
+    for ch in range(codes.shape[0]):
+        contrib.append(_channel_contributions(codec, comparison.x24[ch], codes[ch], cancel))
+        usage.append(np.stack([entry_usage(row, size) for row in codes[ch]]))
+    return TokenAnalysis(gen, tuple(contrib), tuple(usage))
+
+
+@dataclass(frozen=True, eq=False)
+class TokenComparison:
+    """A second clip (name, codes [n_q, Fb]) aligned to channel `channel` of a comparison:
+    the Alignment and per-codebook agreement rows (see `agreement`)."""
+
+    name: str
+    channel: int
+    codes_a: np.ndarray
+    codes_b: np.ndarray
+    alignment: Alignment
+    rows: tuple[dict, ...]
+    generation: int
+
+
+def compare_with_file(
+    codec, geometry, comparison, channel: int, path, on: str = "latent", progress=None, cancel=None
+) -> TokenComparison:
+    """Read `path` (channel 0, or the same channel when it has one), code it, and compare its
+    tokens with channel `channel` of the comparison."""
+    from pathlib import Path
+
+    from ..audio.reader import read_resampled
+
+    codes, gen = comparison.codes, comparison.generation
+    if codes is None:
+        raise ValueError("nothing is encoded yet")
+    xb, _ = read_resampled(path, codec.sample_rate, progress, cancel)
+    b = analyse_clip(codec, xb[min(channel, xb.shape[0] - 1)])
+    a = analyse_clip(codec, comparison.x24[channel])
+    al, rows = compare_clips(a, b, geometry, on)
+    return TokenComparison(Path(path).name, channel, a.codes, b.codes, al, tuple(rows), gen)

@@ -71,6 +71,7 @@ class _State:
     measured: dict[int, Measurement] = field(default_factory=dict)
     peak_dbfs: dict[Key, float] = field(default_factory=dict)
     stream_codes: np.ndarray | None = None
+    derived: dict[str, object] = field(default_factory=dict)  # e.g. "tokens": TokenAnalysis
 
 
 class Comparison:
@@ -134,6 +135,7 @@ class Comparison:
             s.measured.clear()
             s.peak_dbfs.clear()
             s.stream_codes = None
+            s.derived.clear()
             return s.generation
 
     @property
@@ -160,6 +162,18 @@ class Comparison:
         with self._lock:
             if generation == self._s.generation:
                 self._s.stream_codes = frozen(np.asarray(codes, np.int64))
+
+    def set_derived(self, name: str, value: object, generation: int | None = None) -> bool:
+        """Keep an immutable result computed from the codes (dropped with them)."""
+        with self._lock:
+            if generation is not None and generation != self._s.generation:
+                return False
+            self._s.derived[name] = value
+            return True
+
+    def derived(self, name: str) -> object | None:
+        with self._lock:
+            return self._s.derived.get(name)
 
     # ---- decodes -----------------------------------------------------------------------------
     def reconstruction(self, k: Key) -> np.ndarray | None:

@@ -83,18 +83,21 @@ def decode_signal(
     progress: Progress | None = None,
     cancel: CancelCheck | None = None,
     part: str = "all",
+    chunk_frames: int | str = "batch",
 ) -> np.ndarray:
     """codes [C, K, F] -> [C, T] float32 at the codec rate, trimmed to num_samples if given.
 
     The runner's chunks are written straight into the result, so a long decode is held
     once rather than as chunks plus their concatenation. part: "all", "semantic" or
     "acoustic" (one group of the split quantizer alone, through the same decoder).
+    chunk_frames: the runner's chunk ("batch", or fewer frames so that `cancel` is checked
+    more often: background work that must step aside for the user promptly).
     """
     c = codec.check_codes(codes)
     frames, fs = c.shape[-1], codec.frame_size
     total = frames * fs if num_samples is None else min(num_samples, frames * fs)
     out = np.empty((c.shape[0], total), np.float32)
-    runner = DecoderRunner(codec.model)
+    runner = DecoderRunner(codec.model, chunk_frames)
     for f in range(0, frames, runner.chunk):
         _check(cancel, "decoding")
         y = runner.push(c[..., f : f + runner.chunk], part)[:, 0].numpy()
@@ -126,6 +129,7 @@ def decode(
     cancel: CancelCheck | None = None,
     keep: bool = True,
     part: str = "all",
+    chunk_frames: int | str = "batch",
 ) -> np.ndarray:
     """The decode at K codebooks [C, T], from the cache or decoded now (and cached, with its
     peak, when keep=True; keep=False caches it only where it fits without evicting).
@@ -142,10 +146,13 @@ def decode(
     if codes is None:
         raise ValueError("nothing is encoded yet")
     if part == "residual":
-        y = comparison.x24 - decode(codec, comparison, k, progress, cancel, keep)
+        y = comparison.x24 - decode(
+            codec, comparison, k, progress, cancel, keep, "all", chunk_frames
+        )
     else:
         prefix = as_tensor(codes[:, :k], torch.int64)
-        y = decode_signal(codec, prefix, comparison.num_samples, progress, cancel, part)
+        n = comparison.num_samples
+        y = decode_signal(codec, prefix, n, progress, cancel, part, chunk_frames)
     if keep:
         comparison.set_peak(key, peak_dbfs(y), gen)
     comparison.store(key, y, evict=keep, generation=gen)
@@ -173,8 +180,9 @@ def measurement_inputs(
         frames, codec.frame_rate, comparison.num_samples, comparison.codec_rate
     )
     scope = excerpts.describe(ranges, frames, codec.frame_rate)
-    if not scope:
-        return comparison.x24, decode(codec, comparison, k, cancel=cancel, keep=False), ""
+    if not scope:  # small chunks: a background measurement steps aside promptly
+        y = decode(codec, comparison, k, cancel=cancel, keep=False, chunk_frames=16)
+        return comparison.x24, y, ""
     ref = excerpts.take(comparison.x24, ranges, fs)
     full = comparison.reconstruction(k)
     if full is not None:

@@ -21,8 +21,10 @@ def test_open_file_encodes_and_shows_views(qtbot, window, tmp_path):
     frames = -(-round(x.shape[1] * 24_000 / 44_100) // 1920)
     assert s.codes.shape == (2, 32, frames)
     assert window.heatmap.codes.shape == (32, frames)  # 32 x F cells for the shown channel
-    assert window.heatmap.sem_img.image.shape == (1, frames)
-    assert window.heatmap.ac_img.image.shape == (31, frames)
+    # coloured by meaning (RGB per cell) once the codebook geometry is there
+    qtbot.waitUntil(lambda: window.heatmap.sem_img.image.ndim == 3, timeout=30_000)
+    assert window.heatmap.sem_img.image.shape[:2] == (1, frames)
+    assert window.heatmap.ac_img.image.shape[:2] == (31, frames)
     assert window.waveform.lane_count() == 2
     assert "two.wav" in window.windowTitle() and "random mimi" in window.windowTitle()
     text = window.heatmap.describe(0.5, 3.2, 1)
@@ -45,7 +47,9 @@ def test_slider_bitrate_prefix_decode_and_cache(qtbot, window, tmp_path):
     codec = window.worker.codec  # the worker's model, used here only to compute the expectation
     expect = codec.decode(torch.from_numpy(window.compare.comparison.codes[:, :32]))[:, 0].numpy()
     got = window.compare.comparison.reconstruction(32)
-    assert np.allclose(got, expect[:, : got.shape[1]], atol=1e-5)
+    # the worker may have decoded it in other chunk sizes (the quick path's pieces): float
+    # rounding only
+    assert np.allclose(got, expect[:, : got.shape[1]], atol=1e-4, rtol=0)
     # back to 8: served from the cache, no new decode request reaches the worker
     calls = []
     real_submit = window.worker.submit
