@@ -75,11 +75,11 @@ class ClockedBackend:
     def default_device(self, kind: str) -> int | None:
         return 0 if kind == "input" else 1
 
-    def input_stream(self, samplerate, channels, callback, device=None, blocksize=0):
+    def input_stream(self, samplerate, channels, callback, device=None, blocksize=0, **kw):
         self.streams["input"] = ClockedStream("input", samplerate, channels, callback)
         return self.streams["input"]
 
-    def output_stream(self, samplerate, channels, callback, device=None, blocksize=0):
+    def output_stream(self, samplerate, channels, callback, device=None, blocksize=0, **kw):
         self.streams["output"] = ClockedStream("output", samplerate, channels, callback)
         return self.streams["output"]
 
@@ -204,7 +204,12 @@ def soak(
             frames_delivered=delivered // fs,
             frames_coded=st.frames,
             frame_drift=delivered // fs - st.frames,
-            sample_drift=decoded - st.samples_out - engine._out.size - st.samples_skipped,
+            # decoded audio (+ the buffer's lead silence) is played, queued or skipped
+            sample_drift=decoded
+            + engine._out.padded
+            - st.samples_out
+            - engine._out.size
+            - st.samples_skipped,
             late_callbacks=st.late,
             dropped_frames=st.dropped,
             skipped_frames=st.skipped,

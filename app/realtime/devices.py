@@ -46,6 +46,7 @@ class AudioBackend(Protocol):
         callback: Callback,
         device: int | None = None,
         blocksize: int = 0,
+        latency: str | float = "high",
     ) -> Stream: ...
     def input_stream(
         self,
@@ -54,7 +55,20 @@ class AudioBackend(Protocol):
         callback: Callback,
         device: int | None = None,
         blocksize: int = 0,
+        latency: str | float = "high",
     ) -> Stream: ...
+    def duplex_stream(
+        self,
+        samplerate: float,
+        channels: int,
+        callback: Callback,
+        device: tuple[int | None, int | None] = (None, None),
+        blocksize: int = 0,
+        latency: str | float = "low",
+    ) -> Stream:
+        """One stream with input and output: callback(indata, outdata, frames, time_info,
+        status), both sides on one clock."""
+        ...
 
 
 class SoundDeviceBackend:
@@ -100,14 +114,29 @@ class SoundDeviceBackend:
             return None
         return int(info["index"]) if info is not None and "index" in info else None
 
-    def output_stream(self, samplerate, channels, callback, device=None, blocksize=0):
-        return self._open(self._sd.OutputStream, samplerate, channels, callback, device, blocksize)
+    def output_stream(
+        self, samplerate, channels, callback, device=None, blocksize=0, latency="high"
+    ):
+        return self._open(
+            self._sd.OutputStream, samplerate, channels, callback, device, blocksize, latency
+        )
 
-    def input_stream(self, samplerate, channels, callback, device=None, blocksize=0):
-        return self._open(self._sd.InputStream, samplerate, channels, callback, device, blocksize)
+    def input_stream(
+        self, samplerate, channels, callback, device=None, blocksize=0, latency="high"
+    ):
+        return self._open(
+            self._sd.InputStream, samplerate, channels, callback, device, blocksize, latency
+        )
+
+    def duplex_stream(
+        self, samplerate, channels, callback, device=(None, None), blocksize=0, latency="low"
+    ):
+        return self._open(
+            self._sd.Stream, samplerate, channels, callback, device, blocksize, latency
+        )
 
     @staticmethod
-    def _open(kind, samplerate, channels, callback, device, blocksize):
+    def _open(kind, samplerate, channels, callback, device, blocksize, latency):
         return kind(
             samplerate=samplerate,
             channels=channels,
@@ -115,6 +144,7 @@ class SoundDeviceBackend:
             callback=callback,
             device=device,
             blocksize=blocksize,
+            latency=latency,
         )
 
 

@@ -1,11 +1,17 @@
 """Live round trip: mic -> whole codec frames -> streaming encode -> decode -> speaker.
 
-The audio callbacks only copy: the input callback queues each block, the output callback
-copies samples out of a ring of decoded audio (silence when it runs dry, counted as a late
-frame). `LiveEngine.run()` does the work in the codec worker's thread: it cuts 80 ms
-frames, resamples to and from the device rate with `soxr.ResampleStream` when the device
-cannot run at 24 kHz, encodes and decodes each frame with the K of the moment, and keeps
-both signals so the session can become a normal comparison when it stops.
+The devices run as one duplex stream where they can (else an input and an output stream
+started together), in small blocks (BLOCK_S). The callbacks only copy: input blocks go to a
+queue with their time stamp, and output blocks come out of an adaptive jitter buffer
+(app.realtime.jitter) that tags every sample with the input sample it was decoded from.
+`LiveEngine.run()` does the work in the codec worker's thread: it cuts 80 ms frames,
+resamples to and from the device rate with the live resampler when the device cannot
+run at 24 kHz, encodes and decodes each frame as soon as it is complete with the K of the
+moment, queues it for the speaker at once, and keeps both signals so the session can become
+a normal comparison when it stops.
+
+Latency: the readout comes from the callbacks' time stamps and the tags
+(app.realtime.latency); a probe (app.realtime.probe) measures it from outside on request.
 
 With `spool` set, both signals go to two growing WAV files (`<spool>-input.wav`,
 `<spool>-output.wav`, see `codec.audio.wav_stream`) instead of memory: a session survives the
@@ -15,7 +21,6 @@ app being killed, and memory stays flat however long it runs (10 minutes in memo
 
 from __future__ import annotations
 
-import collections
 import queue
 import threading
 import time
@@ -23,38 +28,46 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import soxr
 import torch
 
 from codec.audio.wav_stream import WavStreamWriter
 from codec.errors import CodecError
 
 from .devices import AudioBackend
+from .jitter import JitterBuffer
+from .latency import InputFact, LatencyMeter, OutputFact
+from .probe import ProbeError, ProbeResult, ProbeRun
+from .resampler import LiveResampler
 
 MAX_QUEUED_FRAMES = 25  # 2 s of input backlog; beyond that the oldest input is dropped
-# Decoded audio waiting for the speaker, in frames. After a stall the engine catches up on
-# queued input faster than real time, and what it decodes would then sit in the ring as
-# extra latency for the rest of the session; past MAX_OUTPUT_FRAMES the oldest decoded
-# audio is skipped down to KEEP_OUTPUT_FRAMES (counted; the saved session keeps it all).
-MAX_OUTPUT_FRAMES = 4
-KEEP_OUTPUT_FRAMES = 2
+BLOCK_S = 0.005  # device block: small blocks keep the devices' share of the latency small
 
 
 @dataclass
 class LiveStats:
+    """The session's figures after the latest frame (the frame loop owns it; copies go out)."""
+
     frames: int = 0
     compute_ms: float = 0.0  # last frame, encode + decode
     compute_ms_avg: float = 0.0
     rtf: float = 0.0  # compute time / frame duration
-    latency_ms: float = 0.0  # estimated mic-to-speaker latency
+    latency_ms: float = 0.0  # mic-to-speaker, from the callbacks' time stamps (last ~1 s)
+    latency_source: str = ""  # "timestamps", or "estimate" where the host API gives none
+    buffer_ms: float = 0.0  # the jitter buffer's target slack now
     dropped: int = 0  # input frames dropped because processing fell behind
-    late: int = 0  # output callbacks that found no decoded audio (underruns)
-    skipped: int = 0  # decoded frames not played, to bring the latency back after a stall
-    samples_skipped: int = 0  # ... the same in device-rate samples
+    late: int = 0  # times the speaker found no decoded audio (underruns)
+    skipped: int = 0  # cuts made to bring the latency back after a stall
+    samples_skipped: int = 0  # ... their total, device-rate samples
+    skipped_ms: float = 0.0
     xruns: int = 0  # over/underflows PortAudio reported (audio lost in the device layer)
     k: int = 8
     samples_in: int = 0  # device-rate samples the input callback received
     samples_out: int = 0  # device-rate decoded samples the output callback played
+    measured_latency_ms: float = 0.0  # the last probe's figure (0: not measured)
+    probe_readout_ms: float = 0.0  # the readout when the last probe was measured
+    probe_note: str = ""  # what the last probe found, or why it failed
+    duplex: bool = False  # one duplex stream (else an input and an output stream)
+    block: int = 0  # device block, samples
 
 
 @dataclass
@@ -64,58 +77,20 @@ class LiveResult:
     codes: np.ndarray  # [n_q, F]
     ks: list[int] = field(default_factory=list)  # K used for each frame
     files: tuple[Path, Path] | None = None  # (input, output) WAVs when spooled to disk
+    probes: list[ProbeResult] = field(default_factory=list)  # latency measurements made
 
 
-class _Ring:
-    """A lock-protected sample FIFO; pop() returns what is there and pads with silence."""
-
-    def __init__(self) -> None:
-        self._buf: collections.deque[np.ndarray] = collections.deque()
-        self._lock = threading.Lock()
-        self.size = 0  # samples queued now
-        self.popped = 0  # real samples handed out so far
-
-    def push(self, x: np.ndarray) -> None:
-        with self._lock:
-            self._buf.append(x)
-            self.size += len(x)
-
-    def drop_oldest(self, n: int) -> int:
-        """Discard up to n of the oldest queued samples; returns how many were dropped."""
-        dropped = 0
-        with self._lock:
-            while dropped < n and self._buf:
-                head = self._buf[0]
-                take = min(n - dropped, len(head))
-                if take == len(head):
-                    self._buf.popleft()
-                else:
-                    self._buf[0] = head[take:]
-                dropped += take
-            self.size -= dropped
-        return dropped
-
-    def pop_into(self, out: np.ndarray) -> int:
-        """Fill out [n] with queued samples; returns how many were real (rest is 0)."""
-        n, got = len(out), 0
-        with self._lock:
-            while got < n and self._buf:
-                head = self._buf[0]
-                take = min(n - got, len(head))
-                out[got : got + take] = head[:take]
-                got += take
-                if take == len(head):
-                    self._buf.popleft()
-                else:
-                    self._buf[0] = head[take:]
-            self.size -= got
-            self.popped += got
-        out[got:] = 0.0
-        return got
+def _stamp(time_info, name: str) -> float:
+    """PortAudio's time stamp `name` from a callback's time_info (0.0 when absent)."""
+    try:
+        return float(getattr(time_info, name))
+    except (AttributeError, TypeError, ValueError):
+        return 0.0
 
 
 class LiveControl:
-    """What the GUI may change while a session runs: K, what the speaker plays, stop.
+    """What the GUI may change while a session runs: K, what the speaker plays, a latency
+    probe, stop.
 
     Set from the GUI thread, read by the frame loop before each frame; a lock makes each
     hand-over whole.
@@ -124,6 +99,7 @@ class LiveControl:
     def __init__(self, k: int, monitor: str = "output") -> None:
         self._lock = threading.Lock()
         self._k, self._monitor = int(k), monitor
+        self._probe = False
         self._stop = threading.Event()
 
     def set_k(self, k: int) -> None:
@@ -140,6 +116,16 @@ class LiveControl:
         with self._lock:
             return self._k, self._monitor
 
+    def request_probe(self) -> None:
+        """Measure the latency with a probe (see app.realtime.probe) at the next frame."""
+        with self._lock:
+            self._probe = True
+
+    def take_probe_request(self) -> bool:
+        with self._lock:
+            asked, self._probe = self._probe, False
+            return asked
+
     def stop(self) -> None:
         self._stop.set()
 
@@ -149,6 +135,8 @@ class LiveControl:
 
 
 class LiveEngine:
+    """One live session: open() the devices, run() the frame loop until stop()."""
+
     def __init__(
         self,
         codec,
@@ -159,6 +147,8 @@ class LiveEngine:
         k: int = 8,
         spool: str | Path | None = None,
         control: LiveControl | None = None,
+        block_s: float = BLOCK_S,
+        duplex: bool = True,
     ) -> None:
         self.codec = codec
         self.spool = Path(spool) if spool is not None else None
@@ -166,13 +156,28 @@ class LiveEngine:
         self.input_device, self.output_device = input_device, output_device
         self.rate = codec.sample_rate
         self.device_rate = device_rate or self.rate
+        self.block = max(round(self.device_rate * block_s), 16)
+        self.want_duplex = duplex
         self.control = control or LiveControl(k)
-        self.stats = LiveStats(k=self.control.settings()[0])
+        self.stats = LiveStats(k=self.control.settings()[0], block=self.block)
         self.error = ""
         self.on_frame = None  # callable(codes [n_q], LiveStats), called from run()'s thread
-        self._in_q: queue.Queue[np.ndarray] = queue.Queue()
-        self._out = _Ring()
-        self._in_stream = self._out_stream = None
+        self._in_q: queue.Queue[tuple[np.ndarray, InputFact]] = queue.Queue()
+        self._out = JitterBuffer(self.device_rate, self.block)
+        self._streams: list = []
+        self._duplex = False
+        # written by the audio callbacks only; the frame loop reads them
+        self._in_index = 0  # input samples received
+        self._out_index = 0  # output samples handed to the device
+        self._xruns = 0
+        self._last_out: OutputFact | None = None
+        # owned by the frame loop
+        self._meter: LatencyMeter | None = None
+        self._next_tag = 0  # device-rate output samples queued so far
+        self._dropped_in = 0  # device-rate input samples dropped (the tags skip them)
+        self.consumed = 0  # input samples the frame loop has taken in
+        self._probe: ProbeRun | None = None
+        self._probes: list[ProbeResult] = []
         self._inputs: list[np.ndarray] = []
         self._outputs: list[np.ndarray] = []
         self._codes: list[np.ndarray] = []
@@ -183,49 +188,105 @@ class LiveEngine:
     # ---- audio callbacks: copy only ----------------------------------------------------
     def _in_cb(self, indata, frames, time_info, status) -> None:
         if status and getattr(status, "input_overflow", False):
-            self.stats.xruns += 1  # counted and shown; the session goes on
-        self._in_q.put(indata[:, 0].copy())
-        self.stats.samples_in += frames
+            self._xruns += 1  # counted and shown; the session goes on
+        fact = InputFact(
+            self._in_index, frames, _stamp(time_info, "inputBufferAdcTime"), time.perf_counter()
+        )
+        self._in_q.put((indata[:, 0].copy(), fact))
+        self._in_index += frames
 
     def _out_cb(self, outdata, frames, time_info, status) -> None:
         if status and getattr(status, "output_underflow", False):
-            self.stats.xruns += 1
+            self._xruns += 1
         mono = outdata[:, 0]
-        got = self._out.pop_into(mono)
-        self.stats.samples_out += got
-        if got < frames and self.stats.frames > 0:
-            self.stats.late += 1
+        _, tag = self._out.pop_into(mono)
+        self._last_out = OutputFact(
+            self._out_index,
+            frames,
+            _stamp(time_info, "outputBufferDacTime"),
+            time.perf_counter(),
+            tag,
+        )
+        self._out_index += frames
         for c in range(1, outdata.shape[1]):
             outdata[:, c] = mono
 
+    def _duplex_cb(self, indata, outdata, frames, time_info, status) -> None:
+        self._in_cb(indata, frames, time_info, status)
+        self._out_cb(outdata, frames, time_info, status)
+
     # ---- control -----------------------------------------------------------------------
     def open(self) -> None:
-        """Open and start both streams (raises RuntimeError with a reason)."""
-        try:
-            self._in_stream = self.backend.input_stream(
-                self.device_rate, 1, self._in_cb, device=self.input_device
-            )
-            self._out_stream = self.backend.output_stream(
-                self.device_rate, 1, self._out_cb, device=self.output_device
-            )
-            self._in_stream.start()
-            self._out_stream.start()
-        except Exception as e:
-            self.close()
-            raise RuntimeError(f"cannot open the audio devices for live mode: {e}") from e
+        """Open and start the streams (raises RuntimeError with a reason): one duplex stream
+        where the backend and devices allow it (input and output then share one clock and
+        one callback), else an input and an output stream started together."""
+        errors = []
+        if self.want_duplex and getattr(self.backend, "duplex_stream", None) is not None:
+            try:
+                s = self.backend.duplex_stream(
+                    self.device_rate,
+                    1,
+                    self._duplex_cb,
+                    device=(self.input_device, self.output_device),
+                    blocksize=self.block,
+                    latency="low",
+                )
+                self._streams = [s]
+                s.start()
+                self._duplex = True
+            except Exception as e:
+                errors.append(f"duplex: {e}")
+                self.close()
+        if not self._duplex:
+            try:
+                out = self.backend.output_stream(
+                    self.device_rate,
+                    1,
+                    self._out_cb,
+                    device=self.output_device,
+                    blocksize=self.block,
+                    latency="low",
+                )
+                self._streams = [out]
+                inp = self.backend.input_stream(
+                    self.device_rate,
+                    1,
+                    self._in_cb,
+                    device=self.input_device,
+                    blocksize=self.block,
+                    latency="low",
+                )
+                self._streams.append(inp)
+                out.start()
+                inp.start()
+            except Exception as e:
+                self.close()
+                errors.append(str(e))
+                raise RuntimeError(
+                    f"cannot open the audio devices for live mode: {errors[-1]}"
+                ) from e
+        nominal = 0.0
+        for s in self._streams:  # duplex: (input, output); else one figure per stream
+            lat = getattr(s, "latency", 0) or 0
+            nominal += float(sum(lat)) if isinstance(lat, tuple | list) else float(lat)
+        self._meter = LatencyMeter(self.device_rate, nominal, shared_clock=self._duplex)
+        self.stats.duplex = self._duplex
 
     def stop(self) -> None:
         self.control.stop()
 
     def close(self) -> None:
-        for s in (self._in_stream, self._out_stream):
-            if s is not None:
-                try:
-                    s.stop()
-                    s.close()
-                except Exception:
-                    pass
-        self._in_stream = self._out_stream = None
+        for s in self._streams:
+            try:
+                s.stop()
+                s.close()
+            except Exception:
+                pass
+        self._streams = []
+
+    @property
+    def _input_stream(self):
+        return self._streams[-1] if self._streams else None
 
     def run(self, poll_s: float = 0.01) -> LiveResult:
         """Process frames until stop(); returns the recorded session. Runs in one thread."""
@@ -233,16 +294,18 @@ class LiveEngine:
         enc, dec = self.codec.stream_encoder(), self.codec.stream_decoder()
         rs_in = rs_out = None
         if self.device_rate != self.rate:
-            rs_in = soxr.ResampleStream(self.device_rate, self.rate, 1, dtype="float32")
-            rs_out = soxr.ResampleStream(self.rate, self.device_rate, 1, dtype="float32")
-        pending = np.zeros(0, np.float32)
-        frame_s = fs / self.rate
+            rs_in = LiveResampler(self.device_rate, self.rate)
+            rs_out = LiveResampler(self.rate, self.device_rate)
+        if self._meter is None:
+            self._meter = LatencyMeter(self.device_rate)
         self._open_spool()
         try:
-            self._loop(enc, dec, rs_in, rs_out, pending, fs, frame_s, poll_s)
+            self._loop(enc, dec, rs_in, rs_out, fs, poll_s)
         finally:
+            self._finish_probe(force=True)
             self._close_spool()
             self.close()
+            self._count()  # the callbacks have stopped: the final figures
         return self.result()
 
     def _open_spool(self) -> None:
@@ -274,36 +337,47 @@ class LiveEngine:
             except OSError as e:
                 self.error = self.error or f"closing {w.path.name} failed: {e}"
 
-    def _loop(self, enc, dec, rs_in, rs_out, pending, fs, frame_s, poll_s) -> None:
+    def _loop(self, enc, dec, rs_in, rs_out, fs, poll_s) -> None:
+        pending = np.zeros(0, np.float32)
+        frame_s = fs / self.rate
         while not self.control.stopped:
-            dead = self._in_stream is not None and getattr(self._in_stream, "active", True) is False
+            s = self._input_stream
+            dead = s is not None and getattr(s, "active", True) is False
             if dead and self._in_q.empty():  # process what it delivered before it died first
                 self.error = "the input device stopped; the session so far was kept"
                 break
             try:
-                block = self._in_q.get(timeout=poll_s)
+                items = [self._in_q.get(timeout=poll_s)]
             except queue.Empty:
                 continue
-            blocks = [block]
             while True:
                 try:
-                    blocks.append(self._in_q.get_nowait())
+                    items.append(self._in_q.get_nowait())
                 except queue.Empty:
                     break
-            x = np.concatenate(blocks)
+            for block, fact in items:
+                self._meter.add_input(fact)
+                if self._probe is not None:
+                    self._probe.record(block, fact.index)
+            x = np.concatenate([b for b, _ in items])
             if rs_in is not None:
-                x = rs_in.resample_chunk(x)
+                x = rs_in.process(x)
             pending = np.concatenate([pending, x])
             n_frames = len(pending) // fs
             if n_frames > MAX_QUEUED_FRAMES:  # fell behind: drop the oldest input
                 drop = n_frames - MAX_QUEUED_FRAMES
                 self.stats.dropped += drop
+                self._dropped_in += round(drop * fs * self.device_rate / self.rate)
                 pending = pending[drop * fs :]
                 n_frames = MAX_QUEUED_FRAMES
             for i in range(n_frames):
+                if self._probe is None and self.control.take_probe_request():
+                    self._probe = ProbeRun(self.device_rate, self.stats.latency_ms)
                 frame = pending[i * fs : (i + 1) * fs]
                 self._process(frame, enc, dec, rs_out, frame_s)
             pending = pending[n_frames * fs :]
+            self.consumed += sum(f.frames for _, f in items)
+            self._finish_probe()
 
     def _process(self, frame: np.ndarray, enc, dec, rs_out, frame_s: float) -> None:
         k, monitor = self.control.settings()
@@ -312,33 +386,72 @@ class LiveEngine:
             codes = enc.step(torch.from_numpy(frame).view(1, 1, -1))
             y = dec.step(codes[:, :k])[0, 0].numpy()
         ms = 1000 * (time.perf_counter() - t0)
-        play = frame if monitor == "input" else y
+        probing = self._probe is not None and self._probe.monitoring
+        # the probe's echo path is the input monitor: the same frame and timing as the
+        # decode, without the codec smearing the chirp
+        play = frame if monitor == "input" or probing else y
+        tag = self._next_tag + self._dropped_in
         if rs_out is not None:
-            play = rs_out.resample_chunk(play)
-        self._out.push(np.ascontiguousarray(play, dtype=np.float32))
-        out_frame = round(len(frame) * self.device_rate / self.rate)
-        if self._out.size > MAX_OUTPUT_FRAMES * out_frame:  # caught up after a stall
-            n = self._out.drop_oldest(self._out.size - KEEP_OUTPUT_FRAMES * out_frame)
-            self.stats.samples_skipped += n
-            self.stats.skipped += round(n / out_frame)
+            play = rs_out.process(play)
+            short = round(len(frame) * self.device_rate / self.rate) - len(play)
+            if self._next_tag == 0 and short > 0:
+                # the resampler holds its first millisecond back: lead with that much
+                # silence, or the speaker would run dry once before every frame after
+                play = np.concatenate([np.zeros(short, np.float32), play])
+                tag -= short
+        self._next_tag += len(play)
+        if probing:
+            play = self._probe.mix(play)
+        self._out.push(play, tag)
         self._keep(frame, y)
         self._codes.append(codes[0, :, 0].numpy().copy())
         self._ks.append(k)
+        self._update(k, ms, frame_s)
+        if self.on_frame is not None:
+            self.on_frame(self._codes[-1], self.stats)
+
+    def _update(self, k: int, ms: float, frame_s: float) -> None:
         st = self.stats
         st.frames += 1
         st.k = k
         st.compute_ms = ms
         st.compute_ms_avg += (ms - st.compute_ms_avg) / min(st.frames, 50)
         st.rtf = ms / (1000 * frame_s)
-        dev_latency = sum(
-            float(getattr(s, "latency", 0) or 0)
-            for s in (self._in_stream, self._out_stream)
-            if s is not None
+        self._meter.add_output(self._last_out)
+        st.latency_ms = self._meter.current_ms
+        st.latency_source = self._meter.source
+        self._count()
+
+    def _count(self) -> None:
+        """Copy the buffer's and the callbacks' counters into the stats."""
+        st, out = self.stats, self._out
+        st.buffer_ms = 1000 * out.target / self.device_rate
+        st.late, st.skipped, st.samples_skipped = out.underruns, out.skipped, out.samples_skipped
+        st.skipped_ms = 1000 * out.samples_skipped / self.device_rate
+        st.xruns = self._xruns
+        st.samples_in, st.samples_out = self._in_index, out.popped
+
+    def latency_summary(self) -> dict[str, float]:
+        """Median, min and max of the latency readings after the first second, ms."""
+        return self._meter.summary_ms() if self._meter is not None else {}
+
+    def _finish_probe(self, force: bool = False) -> None:
+        p = self._probe
+        if p is None or not (p.done or force):
+            return
+        self._probe = None
+        try:
+            r = p.result()
+        except ProbeError as e:
+            self.stats.measured_latency_ms = 0.0
+            self.stats.probe_note = str(e)
+            return
+        self._probes.append(r)
+        self.stats.measured_latency_ms = r.latency_ms
+        self.stats.probe_readout_ms = r.readout_ms
+        self.stats.probe_note = (
+            f"probe: {r.latency_ms:.0f} ms measured, readout {r.readout_ms:.0f} ms"
         )
-        queued = self._out.size / self.device_rate
-        st.latency_ms = 1000 * (frame_s + ms / 1000 + queued + dev_latency)
-        if self.on_frame is not None:
-            self.on_frame(self._codes[-1], st)
 
     def _keep(self, frame: np.ndarray, y: np.ndarray) -> None:
         """Append one frame of input and output [fs] to the spool files, else to memory."""
@@ -367,4 +480,4 @@ class LiveEngine:
 
             x = np.concatenate([sf.read(str(self._files[0]), dtype="float32")[0], x])
             y = np.concatenate([sf.read(str(self._files[1]), dtype="float32")[0], y])
-        return LiveResult(x, y, codes, list(self._ks), files=self._files)
+        return LiveResult(x, y, codes, list(self._ks), files=self._files, probes=list(self._probes))

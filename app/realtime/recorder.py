@@ -32,6 +32,17 @@ def recordings_dir() -> Path:
     return d
 
 
+def free_stamp(folder: Path) -> str:
+    """A time stamp naming no live session in `folder` yet (a suffix when one started in the
+    same second): an earlier session's files are never overwritten."""
+    base = time.strftime("%Y%m%d-%H%M%S")
+    stamp, n = base, 1
+    while any((folder / f"live-{stamp}-{s}.wav").exists() for s in ("input", "output")):
+        n += 1
+        stamp = f"{base}-{n}"
+    return stamp
+
+
 class Recorder:
     def __init__(
         self,

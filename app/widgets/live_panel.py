@@ -34,13 +34,30 @@ READOUTS = (
     ("k", "codebooks (K)"),
     ("compute", "compute per frame"),
     ("rtf", "real-time factor"),
-    ("latency", "end-to-end latency"),
+    ("latency", "mic-to-speaker latency"),
+    ("measured", "measured with a probe"),
+    ("buffer", "jitter buffer"),
     ("dropped", "dropped input frames"),
-    ("skipped", "skipped output frames (catching up)"),
+    ("skipped", "skipped output (catching up)"),
     ("late", "late output blocks"),
     ("xruns", "device over/underflows"),
     ("frames", "frames"),
 )
+
+
+def latency_text(st) -> str:
+    """The latency readout: the figure and where it comes from."""
+    if not st.latency_source:
+        return "–"
+    how = "" if st.latency_source == "timestamps" else " (estimate: no device time stamps)"
+    return f"{st.latency_ms:.0f} ms{how}"
+
+
+def measured_text(st) -> str:
+    """The probe's figure beside the readout, or why it failed."""
+    if st.measured_latency_ms:
+        return f"{st.measured_latency_ms:.0f} ms (readout {st.probe_readout_ms:.0f})"
+    return st.probe_note or "–"
 
 
 class LivePanel(QWidget):
@@ -61,7 +78,18 @@ class LivePanel(QWidget):
         self.hear_out.toggled.connect(
             lambda on: controller.set_monitor("output" if on else "input")
         )
+        self.probe_btn = QPushButton("Measure latency")
+        self.probe_btn.setToolTip(
+            "plays a short chirp and finds it in what comes back: needs the speaker to reach "
+            "the microphone (a loopback device, or speaker and mic in one room)"
+        )
+        self.probe_btn.setEnabled(False)
+        self.probe_btn.clicked.connect(self.measure_latency)
         self.readouts = {key: QLabel("–") for key, _ in READOUTS}
+        self.readouts["latency"].setToolTip(
+            "from PortAudio's time stamps of each block: when the sample now leaving the "
+            "speaker entered the microphone ('estimate' where the host API gives none)"
+        )
         form = QFormLayout()
         for key, title in READOUTS:
             form.addRow(title, self.readouts[key])
@@ -79,6 +107,7 @@ class LivePanel(QWidget):
         left.addWidget(devices)
         left.addWidget(self.start_btn)
         left.addLayout(form)
+        left.addWidget(self.probe_btn)
         left.addWidget(self.note)
         left.addStretch(1)
         self._build_tokens()
@@ -183,13 +212,19 @@ class LivePanel(QWidget):
     def stop(self) -> None:
         self.controller.stop()
 
+    def measure_latency(self) -> None:
+        """Ask the running session to play the probe (its result arrives with a frame)."""
+        if self.running:
+            self.controller.request_probe()
+            self.readouts["measured"].setText("measuring…")
+
     def _started(self, device_rate: int) -> None:
         resampled = self.info is not None and device_rate != self.info.sample_rate
-        self.note.setText(
-            f"device rate {device_rate} Hz" + (" (resampled with soxr)" if resampled else "")
-        )
+        self.note.setText(f"device rate {device_rate} Hz" + (" (resampled)" if resampled else ""))
+        self.probe_btn.setEnabled(True)
 
     def _finished(self, note: str) -> None:
+        self.probe_btn.setEnabled(False)
         self.start_btn.setText("● Start live round trip")
         if note:
             self.note.setText(note)
@@ -202,8 +237,12 @@ class LivePanel(QWidget):
         r["k"].setText(str(st.k))
         r["compute"].setText(f"{st.compute_ms:.1f} ms (avg {st.compute_ms_avg:.1f})")
         r["rtf"].setText(f"{st.rtf:.2f}")
-        r["latency"].setText(f"{st.latency_ms:.0f} ms")
-        for key in ("dropped", "skipped", "late", "xruns", "frames"):
+        r["latency"].setText(latency_text(st))
+        if st.probe_note or st.measured_latency_ms:
+            r["measured"].setText(measured_text(st))
+        r["buffer"].setText(f"{st.buffer_ms:.0f} ms")
+        r["skipped"].setText(f"{st.skipped} cuts, {st.skipped_ms:.0f} ms" if st.skipped else "0")
+        for key in ("dropped", "late", "xruns", "frames"):
             r[key].setText(str(getattr(st, key)))
         self.k = st.k
         self._draw()

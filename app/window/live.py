@@ -10,9 +10,6 @@ when K never changed).
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 from PySide6.QtCore import QObject, Signal
 
 from codec.audio.write import write_audio
@@ -22,20 +19,9 @@ from codec.session.comparison import Comparison
 
 from ..realtime.devices import AudioBackend
 from ..realtime.live import LiveControl
-from ..realtime.recorder import recordings_dir
+from ..realtime.recorder import free_stamp, recordings_dir
 from ..worker import jobs
 from ..worker.codec_worker import CodecWorker
-
-
-def free_stamp(folder: Path) -> str:
-    """A time stamp naming no live session in `folder` yet (a suffix when one started in the
-    same second): an earlier session's files are never overwritten."""
-    base = time.strftime("%Y%m%d-%H%M%S")
-    stamp, n = base, 1
-    while any((folder / f"live-{stamp}-{s}.wav").exists() for s in ("input", "output")):
-        n += 1
-        stamp = f"{base}-{n}"
-    return stamp
 
 
 class LiveController(QObject):
@@ -98,6 +84,11 @@ class LiveController(QObject):
     def set_monitor(self, monitor: str) -> None:
         if self.control is not None:
             self.control.set_monitor(monitor)
+
+    def request_probe(self) -> None:
+        """Measure the latency with the probe during the running session."""
+        if self.control is not None:
+            self.control.request_probe()
 
     def _on_result(self, r: jobs.Result) -> None:
         if self._request is None or r.request is not self._request:

@@ -136,9 +136,9 @@ def test_a_live_session_never_overwrites_an_earlier_one(qtbot, tmp_path, data_ho
     overwrite; the panel must not fall back to writing over the first one either)."""
     import soundfile as sf
 
-    import app.window.live as lp
+    import app.realtime.recorder as recorder
 
-    monkeypatch.setattr(lp.time, "strftime", lambda fmt, *a: "20260101-120000")
+    monkeypatch.setattr(recorder.time, "strftime", lambda fmt, *a: "20260101-120000")
     rec = tmp_path / "data" / "mimi-explorer" / "recordings"
     rec.mkdir(parents=True)
     earlier = np.full(1920, 0.25, np.float32)

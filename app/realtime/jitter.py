@@ -1,0 +1,167 @@
+"""The output side of the live loop: decoded audio waiting for the speaker.
+
+`JitterBuffer` is a FIFO of device-rate samples. Each chunk carries a tag: the index (in
+device-rate input samples since the session began) of the input sample its first sample
+was decoded from. The output callback pops whole blocks and reports the tag of what it
+played, so the latency readout can say exactly which input sample is leaving the speaker.
+
+The buffer is adaptive. Its *slack* is what is still queued when the next decoded frame
+arrives: slack is latency beyond the minimum, and it only protects against a frame
+arriving late (compute jitter, a busy machine). The target slack starts at `minimum`,
+grows by `step` after each underrun (the speaker found the buffer empty), and shrinks by
+`step` after `relax_s` without one. The first push, and the first after an underrun, lead
+with the target's worth of silence, so the slack is the target from then on. Whenever the
+slack exceeds the target by `cut_steps` steps or more (after a stall the frame loop catches up and
+delivers a burst), the excess is cut from the head, crossfaded over `fade` samples, and
+counted: the speaker skips ahead rather than staying late for the rest of the session.
+
+Threads: `push` runs in the frame loop, `pop_into` in the audio callback. One lock guards
+the queue and the counters; the callback holds it only to copy.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Cut:
+    """What one push cut from the head to bring the slack back to the target."""
+
+    samples: int  # device-rate samples skipped
+    target: int  # the target slack after the push, samples
+
+
+class JitterBuffer:
+    def __init__(
+        self,
+        rate: int,
+        block: int,
+        minimum: int = 0,
+        step: int | None = None,
+        relax_s: float = 8.0,
+        cut_steps: int = 3,
+        fade: int | None = None,
+        maximum: int | None = None,
+    ) -> None:
+        """rate: device Hz; block: the output callback's block in samples; minimum, step,
+        maximum: target slack bounds in samples (default step: one block, at least 5 ms;
+        maximum 200 ms); relax_s: seconds of pushed audio without an underrun before the
+        target shrinks one step; cut_steps: excess slack, in steps, that is cut (less is
+        compute jitter, which evens out); fade: crossfade length of a cut (default 2.5 ms)."""
+        self.rate = int(rate)
+        self.block = max(int(block), 1)
+        self.minimum = int(minimum)
+        self.step = int(step) if step else max(self.block, rate // 200)
+        self.maximum = int(maximum) if maximum is not None else rate // 5
+        self.relax = int(relax_s * rate)
+        self.cut_steps = max(int(cut_steps), 1)
+        self.fade = int(fade) if fade is not None else max(rate // 400, 1)
+        self.target = self.minimum
+        self._chunks: collections.deque[tuple[np.ndarray, int]] = collections.deque()
+        self._lock = threading.Lock()
+        self.size = 0  # samples queued now
+        self.popped = 0  # real samples handed to the speaker so far
+        self.underruns = 0  # dry spells: blocks that came up short after playing began
+        self._dry = False  # in a dry spell now (counted once per spell)
+        self._started = False  # the first decoded sample has been played
+        self._seen_underruns = 0  # underruns the target has already grown for
+        self._since_change = 0  # samples pushed since the target last moved
+        self.skipped = 0  # cuts made
+        self.samples_skipped = 0
+        self.padded = 0  # samples of lead silence queued (at the start, after underruns)
+
+    # ---- audio callback ----------------------------------------------------------------------
+    def pop_into(self, out: np.ndarray) -> tuple[int, int]:
+        """Fill out [n] from the head; pads with silence. Returns (real samples, tag of the
+        first of them or -1). Callback-safe: copies under the lock, allocates nothing."""
+        n, got, tag = len(out), 0, -1
+        with self._lock:
+            while got < n and self._chunks:
+                head, t = self._chunks[0]
+                if got == 0:
+                    tag = t
+                take = min(n - got, len(head))
+                out[got : got + take] = head[:take]
+                got += take
+                if take == len(head):
+                    self._chunks.popleft()
+                else:
+                    self._chunks[0] = (head[take:], t + take)
+            self.size -= got
+            self.popped += got
+            if got:
+                self._started = True
+            if got < n and self._started and not self._dry:
+                self.underruns += 1
+                self._dry = True
+        out[got:] = 0.0
+        return got, tag
+
+    # ---- frame loop --------------------------------------------------------------------------
+    def push(self, x: np.ndarray, tag: int) -> Cut:
+        """Queue x [n] float32 whose first sample was decoded from input sample `tag`; adapt
+        the target and cut any excess slack (see the module docstring)."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        with self._lock:
+            slack = self.size
+            new = self.underruns - self._seen_underruns
+            if new:
+                self.target = min(self.target + new * self.step, self.maximum)
+                self._seen_underruns = self.underruns
+                self._since_change = 0
+            shrunk = False
+            if not new and self._since_change >= self.relax and self.target > self.minimum:
+                self.target = max(self.target - self.step, self.minimum)
+                self._since_change = 0
+                shrunk = True
+            self._since_change += len(x)
+            if len(x) and (self._dry or not self._started) and self.size == 0 and self.target:
+                # starting, or resuming after an underrun: lead with the target's worth of
+                # silence, so the slack (and so the latency) is the target from here on
+                x = np.concatenate([np.zeros(self.target, np.float32), x])
+                tag -= self.target
+                self.padded += self.target
+            if len(x):
+                self._chunks.append((x, int(tag)))
+                self.size += len(x)
+                self._dry = False
+            cut = 0
+            # a shrink is deliberate: its step is cut at once, else the latency would stay
+            limit = self.step if shrunk else self.cut_steps * self.step
+            if slack - self.target >= limit:
+                cut = self._cut_head(slack - self.target)
+            return Cut(cut, self.target)
+
+    def _cut_head(self, n: int) -> int:
+        """Skip n samples after the head's first `fade`, crossfading across the cut. Called
+        with the lock held; needs n + 2 fade queued (it always is: a frame was just pushed)."""
+        f = self.fade
+        if self.size < n + 2 * f:
+            return 0
+        audio = np.concatenate([c for c, _ in self._chunks])
+        tags = np.concatenate([t + np.arange(len(c)) for c, t in self._chunks])
+        ramp = np.linspace(0.0, 1.0, f, dtype=np.float32)
+        joined = audio[:f] * (1 - ramp) + audio[n : n + f] * ramp
+        rest_audio, rest_tags = audio[n + f :], tags[n + f :]
+        self._chunks.clear()
+        # the faded samples continue the later signal, so they carry its tags
+        self._chunks.append((joined.astype(np.float32), int(tags[n])))
+        # re-split where the tags jump (earlier cuts), so each chunk's tags are contiguous
+        breaks = np.flatnonzero(np.diff(rest_tags) != 1) + 1
+        for a, t in zip(np.split(rest_audio, breaks), np.split(rest_tags, breaks), strict=True):
+            if len(a):
+                self._chunks.append((a, int(t[0])))
+        self.size -= n
+        self.skipped += 1
+        self.samples_skipped += n
+        return n
+
+    def clear(self) -> None:
+        with self._lock:
+            self._chunks.clear()
+            self.size = 0
