@@ -22,6 +22,7 @@ COMMANDS = (
     "bench",
     "train-demo",
     "eval-demo",
+    "listening-stats",
 )
 
 
@@ -123,6 +124,9 @@ def _tool_commands(sub) -> None:
     sp.add_argument("--repeats", type=int, default=3, help="batch repeats (best is kept)")
     sp.add_argument("--no-hf", action="store_true", help="skip the transformers reference")
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    from .bench import add_arguments as add_bench_arguments
+
+    add_bench_arguments(sp)
     sp.set_defaults(func=cmd.cmd_bench)
 
     from ..training.evaluate import add_arguments as add_eval_arguments
@@ -136,11 +140,24 @@ def _tool_commands(sub) -> None:
     add_eval_arguments(sp)
     sp.set_defaults(func=cmd.cmd_eval_demo)
 
+    sp = sub.add_parser(
+        "listening-stats",
+        help="statistics of ABX and MUSHRA results (ours or webMUSHRA's CSV)",
+        description="MUSHRA: BS.1534-3 post-screening, then n, mean, median and 95 % CI per "
+        "condition, overall and per item. ABX: per pair, correct of trials and the one-sided "
+        "binomial p-value.",
+    )
+    sp.add_argument("files", nargs="+", metavar="FILE.csv", help="results files (any mix)")
+    sp.add_argument("--json", action="store_true", help="print JSON instead of text")
+    sp.set_defaults(func=cmd.cmd_listening_stats)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Mimi Explorer: run the GUI (`main.py [FILE]`) or one of the commands below.",
+        epilog="Also: `main.py live [--seconds S] [--json]`, the live round trip (microphone "
+        "-> codec -> speaker) without a window; `main.py live --help` for its options.",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     _coding_commands(sub)
