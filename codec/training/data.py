@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
-import soxr
+
+from .phonemes import EspeakError, Inventory, frame_labels, sample_labels
 
 SR = 24_000
+MUSIC = -1  # the frame label of a music crop (not speech; the silence class for the head)
 
 SENTENCES = {
     "en-us": [
@@ -76,6 +77,14 @@ HELD_OUT_SENTENCES = {
     "de": ["Im Herbst fallen die bunten Blätter von den Bäumen."],
     "ja": ["らいしゅう ともだちと きょうとへ いきます。"],
 }
+# More held-out sentences, for the content measures (evaluate_content): every language
+# measured there needs two, for "different sentences in one voice". The quality table keeps
+# to HELD_OUT_SENTENCES, so that it stays comparable with earlier weights.
+HELD_OUT_EXTRA_SENTENCES = {
+    "fr": ["Mon voisin répare sa vieille voiture chaque dimanche matin."],
+    "de": ["Meine Schwester trinkt jeden Abend eine Tasse heißen Tee."],
+    "ja": ["おとうとは まいにち こうえんで サッカーを します。"],
+}
 TRAIN_VARIANTS = [
     "",
     "+m1",
@@ -97,46 +106,91 @@ TRAIN_VARIANTS = [
 HELD_OUT_VARIANTS = ["+f3", "+m6", "+klatt3"]
 
 
+def speak(text: str, voice: str, rate: int, pitch: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """One utterance with its phonemes: (audio float32 [T] at 24 kHz, phone start samples
+    int64 [P] at 24 kHz, IPA names [P]) from one espeak-ng synthesis (see phonemes.py;
+    the audio equals the `espeak-ng --stdout` command's, resampled from 22.05 kHz)."""
+    from .phonemes import synthesise
+
+    return synthesise(text, voice, rate, pitch).at(SR)
+
+
 def espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
     """One utterance as float32 [T] at 24 kHz (espeak renders at 22.05 kHz)."""
-    out = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    import io
+    return speak(text, voice, rate, pitch)[0]
 
-    data, sr = sf.read(io.BytesIO(out), dtype="float32")
-    if data.ndim > 1:
-        data = data.mean(axis=1)
-    return soxr.resample(data, sr, SR).astype(np.float32)
+
+@dataclass(frozen=True, eq=False)
+class LabelledCorpus:
+    """The training speech (float32 [T] at 24 kHz), its per-sample phoneme classes (uint8
+    [T], 0 = silence) in `inventory`, and one record per utterance (start sample, length,
+    language, voice, rate, pitch, sentence index)."""
+
+    audio: np.ndarray
+    labels: np.ndarray
+    inventory: Inventory
+    utterances: list[dict]
+
+
+def _draw_utterances(n: int, seed: int) -> list[dict]:
+    """The corpus's utterances and pauses, drawn in the order the corpus always used, so
+    the same (n, seed) gives the same speech as before labels existed."""
+    rng = np.random.default_rng(seed)
+    langs = list(SENTENCES)
+    out = []
+    for _ in range(n):
+        lang = langs[rng.integers(len(langs))]
+        k = int(rng.integers(len(SENTENCES[lang])))
+        voice = lang + TRAIN_VARIANTS[rng.integers(len(TRAIN_VARIANTS))]
+        rate, pitch = int(rng.integers(110, 230)), int(rng.integers(15, 85))
+        out.append({"lang": lang, "sentence": k, "voice": voice, "rate": rate, "pitch": pitch})
+        out[-1]["pause"] = int(rng.integers(0, SR // 4))
+    return out
+
+
+def build_labelled_corpus(folder: Path, n: int = 700, seed: int = 0) -> LabelledCorpus:
+    """Concatenated training speech with its phoneme labels, cached in `folder` (the audio
+    as int16 `speech_{n}_{seed}.npy`, as before; labels and records in `phones_*.npz`)."""
+    cache, labels_cache = folder / f"speech_{n}_{seed}.npy", folder / f"phones_{n}_{seed}.npz"
+    if cache.is_file() and labels_cache.is_file():
+        z = np.load(labels_cache, allow_pickle=False)
+        audio = np.load(cache).astype(np.float32) / 32767
+        utts = json.loads(str(z["utterances"]))
+        return LabelledCorpus(audio, z["labels"], Inventory(tuple(z["inventory"])), utts)
+    if shutil.which("espeak-ng") is None:
+        raise RuntimeError("espeak-ng is needed to build the demo training data")
+    pieces, phones, utts, pos = [], [], [], 0
+    for u in _draw_utterances(n, seed):
+        text = SENTENCES[u["lang"]][u["sentence"]]
+        try:
+            x, starts, names = speak(text, u["voice"], u["rate"], u["pitch"])
+        except EspeakError:  # a voice this espeak-ng lacks: the language's default voice
+            u.update(voice=u["lang"], rate=160, pitch=50)
+            x, starts, names = speak(text, u["lang"], 160, 50)
+        pieces += [x, np.zeros(u.pop("pause"), np.float32)]
+        phones.append((starts, names))
+        utts.append({**u, "start": pos, "length": len(x)})
+        pos += len(x) + len(pieces[-1])
+    inventory = Inventory.of(name for _, names in phones for name in names)
+    labels = np.zeros(pos, np.uint8)
+    for (starts, names), u in zip(phones, utts, strict=True):
+        seg = sample_labels(u["length"], starts, inventory.ids(names))
+        labels[u["start"] : u["start"] + u["length"]] = seg
+    audio = np.concatenate(pieces)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(cache, np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16))
+    np.savez(
+        labels_cache,
+        labels=labels,
+        inventory=np.array(inventory.names),
+        utterances=np.array(json.dumps(utts, ensure_ascii=False)),
+    )
+    return LabelledCorpus(np.load(cache).astype(np.float32) / 32767, labels, inventory, utts)
 
 
 def build_speech_corpus(folder: Path, n: int = 700, seed: int = 0) -> np.ndarray:
     """Concatenated training speech (float32, 24 kHz), cached as int16 in `folder`."""
-    cache = folder / f"speech_{n}_{seed}.npy"
-    if cache.is_file():
-        return np.load(cache).astype(np.float32) / 32767
-    if shutil.which("espeak-ng") is None:
-        raise RuntimeError("espeak-ng is needed to build the demo training data")
-    rng = np.random.default_rng(seed)
-    pieces = []
-    langs = list(SENTENCES)
-    for _ in range(n):
-        lang = langs[rng.integers(len(langs))]
-        text = SENTENCES[lang][rng.integers(len(SENTENCES[lang]))]
-        voice = lang + TRAIN_VARIANTS[rng.integers(len(TRAIN_VARIANTS))]
-        try:
-            x = espeak(text, voice, int(rng.integers(110, 230)), int(rng.integers(15, 85)))
-        except subprocess.CalledProcessError:
-            x = espeak(text, lang, 160, 50)
-        pieces.append(x)
-        pieces.append(np.zeros(int(rng.integers(0, SR // 4)), np.float32))
-    corpus = np.concatenate(pieces)
-    folder.mkdir(parents=True, exist_ok=True)
-    np.save(cache, np.round(np.clip(corpus, -1, 1) * 32767).astype(np.int16))
-    return corpus
+    return build_labelled_corpus(folder, n, seed).audio
 
 
 def held_out_speech(seed: int = 1) -> list[tuple[str, np.ndarray]]:
@@ -212,31 +266,54 @@ class Batches:
     """Random training crops: speech from the corpus, and synthetic music.
 
     Batch i depends only on (seed, i), so training resumes exactly and batches can be made
-    in worker processes in any order.
+    in worker processes in any order. With per-sample `labels` (the corpus's phoneme
+    classes) `make_labelled` also gives each crop's frame labels; they come from the crop's
+    position, so the audio is the same batch as without labels.
     """
 
     def __init__(
-        self, corpus: np.ndarray, crop: int, batch: int, seed: int, music_share: float = 0.25
+        self,
+        corpus: np.ndarray,
+        crop: int,
+        batch: int,
+        seed: int,
+        music_share: float = 0.25,
+        labels: np.ndarray | None = None,
+        frame: int = 1920,
     ) -> None:
         self.corpus, self.crop, self.batch = corpus, crop, batch
         self.music_share = music_share
         self.seed = seed
+        self.labels, self.frame = labels, frame
 
     def make(self, index: int) -> np.ndarray:
         """Batch number `index`: float32 [batch, 1, crop] at 24 kHz."""
+        return self.make_labelled(index)[0]
+
+    def make_labelled(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch `index` and its frame labels: (float32 [batch, 1, crop], int64 [batch,
+        ceil(crop / frame)]): phoneme classes (0 = silence), MUSIC (-1) for every frame of
+        a music crop, 0 everywhere when there are no labels."""
         rng = np.random.default_rng([self.seed, index])
         out = np.zeros((self.batch, 1, self.crop), np.float32)
+        lab = np.zeros((self.batch, self.crop), np.uint8)
+        music = np.zeros(self.batch, bool)
         for b in range(self.batch):
             if rng.random() < self.music_share:
                 x = synth_music(self.crop / SR, rng)
+                music[b] = True
             else:
                 s = int(rng.integers(0, len(self.corpus) - self.crop))
                 x = self.corpus[s : s + self.crop].copy()
+                if self.labels is not None:
+                    lab[b] = self.labels[s : s + self.crop]
             out[b, 0] = augment(x, rng)
-        return out
+        frames = frame_labels(lab, self.frame)
+        frames[music] = MUSIC
+        return out, frames
 
 
-def _worker(batches: Batches, first: int, step: int, out) -> None:
+def _worker(batches: Batches, first: int, step: int, out, labelled: bool) -> None:
     import signal
 
     # a stop signal is for the trainer, which then kills this process itself
@@ -244,19 +321,28 @@ def _worker(batches: Batches, first: int, step: int, out) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     i = first
     while True:
-        out.put(batches.make(i))
+        out.put(batches.make_labelled(i) if labelled else batches.make(i))
         i += step
 
 
 class BatchStream:
-    """Batches start, start+1, ... made ahead by `workers` forked processes (0: inline).
+    """Batches start, start+1, ... made ahead by `workers` forked processes (0: inline);
+    with labelled=True each is (audio, frame labels) as `Batches.make_labelled` gives.
 
     Worker w makes batches start+w, start+w+n, ... into its own bounded queue, so reading
     the queues in turn gives the batches in order.
     """
 
-    def __init__(self, batches: Batches, start: int, workers: int = 0, depth: int = 2) -> None:
+    def __init__(
+        self,
+        batches: Batches,
+        start: int,
+        workers: int = 0,
+        depth: int = 2,
+        labelled: bool = False,
+    ) -> None:
         self.batches, self.next_index, self.start = batches, start, start
+        self.labelled = labelled
         self.procs: list = []
         self.queues: list = []
         if workers > 0:
@@ -265,16 +351,20 @@ class BatchStream:
             ctx = mp.get_context("fork")  # the corpus is shared, not pickled
             for w in range(workers):
                 q = ctx.Queue(maxsize=depth)
-                p = ctx.Process(target=_worker, args=(batches, start + w, workers, q), daemon=True)
+                p = ctx.Process(
+                    target=_worker, args=(batches, start + w, workers, q, labelled), daemon=True
+                )
                 p.start()
                 self.procs.append(p)
                 self.queues.append(q)
 
-    def next(self, stopped: Callable[[], bool] = lambda: False) -> np.ndarray | None:
-        """The next batch, or None once `stopped()` is true while waiting for it."""
+    def next(self, stopped: Callable[[], bool] = lambda: False):
+        """The next batch (an array, or (audio, labels) when labelled), or None once
+        `stopped()` is true while waiting for it."""
         if not self.procs:
             self.next_index += 1
-            return self.batches.make(self.next_index - 1)
+            i = self.next_index - 1
+            return self.batches.make_labelled(i) if self.labelled else self.batches.make(i)
         import queue
 
         q = self.queues[(self.next_index - self.start) % len(self.queues)]
@@ -311,6 +401,7 @@ def recipe() -> dict:
         "augment": "reverb p=0.3 (RT 0.15-0.5 s), gain -24..-1 dB, noise p=0.5 at 25-50 dB",
         "held_out_variants": HELD_OUT_VARIANTS,
         "held_out_sentences": HELD_OUT_SENTENCES,
+        "held_out_extra_sentences": HELD_OUT_EXTRA_SENTENCES,
     }
 
 

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,9 @@ from ..model.config import CodecConfig
 from ..model.mimi import MimiModel
 from ..weights.load import DEMO_DIR
 from ..weights.save import save_codec
-from .data import SR, Batches, BatchStream, build_speech_corpus, save_recipe
+from .data import SR, Batches, BatchStream, build_labelled_corpus, save_recipe
+from .distill import SemanticHead, semantic_init
+from .phonemes import Inventory
 
 DEFAULTS = dict(
     steps=20_000,
@@ -44,10 +47,23 @@ DEFAULTS = dict(
     w_commit=0.1,
     w_latent=1.0,
     quant_prob=0.5,
+    w_phone=0.0,  # the phoneme head's cross-entropy on codebook 0 (distill.py)
+    w_center=0.0,  # the within-phoneme spread of the semantic projection (distill.py)
+    head_lr=1e-3,  # the head's own optimizer (constant rate)
+    latent_steps=0,  # steps of the latent stage (latent_stage.py), before the full steps
+    latent_batch=64,
+    latent_lr=3e-4,
+    feature_batches=120,  # the latent stage's cached batches (of --batch crops each)
 )
 CALIBRATION_STEPS = 50  # quantized steps at the base rate before the cosine decay starts
+WARMUP_FROM_WEIGHTS = 200  # warm-up steps of a run started from exported weights
 KMEANS_BATCHES = 1_000_000_000  # batch indices for k-means, never used for training
+SEM_INIT_BATCHES = 1_500_000_000  # batch indices for the semantic init, never trained on
 PROBE_BATCH = 2_000_000_000  # a fixed batch for the per-K progress probe
+SEMANTIC_DISTILLATION = (
+    "phonemes: espeak-ng's phoneme labels of the trainer's own speech "
+    "(not a speech model such as WavLM)"
+)
 
 
 class MelLoss:
@@ -114,15 +130,19 @@ def init_for_training(model: MimiModel) -> None:
 
 def quantize_train(
     model: MimiModel, z: torch.Tensor, ks: torch.Tensor, ema: float
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
     """Straight-through split RVQ with a K-prefix per item. z [B, D, F], ks [B] in 1..n_q.
 
-    Returns (quantized latent [B, D, F], commitment loss). Updates the codebooks (EMA).
+    Returns (quantized latent [B, D, F], commitment loss, (r0, e0)): r0 [B*F, d] is the
+    semantic group's projected latent and e0 [B*F, d] its codebook-0 vector
+    (straight-through), rows in (item, frame) order, for the distillation terms. Updates
+    the codebooks (EMA).
     """
     q = model.quantizer
     b, _, f = z.shape
     out = z.new_zeros(z.shape)
     commit = z.new_zeros(())
+    sem: tuple[torch.Tensor, torch.Tensor] | None = None
     for group, first_level, n_levels in (
         (q.rvq_first, 0, q.n_sem),
         (q.rvq_rest, q.n_sem, q.n_q - q.n_sem),
@@ -148,10 +168,14 @@ def quantize_train(
             commit = commit + (((r - e) ** 2).mean(1, keepdim=True) * mask).sum() / (
                 mask.sum().clamp(min=1.0)
             )
-            acc = acc + mask * (r + (e - r).detach())  # straight-through
+            st = r + (e - r).detach()  # straight-through
+            if sem is None:
+                sem = (r, st)
+            acc = acc + mask * st
             r = r - e  # the next level codes what is left (no gradient through e)
         out = out + group.output_proj(acc.view(b, f, -1).transpose(1, 2))
-    return out, commit
+    assert sem is not None
+    return out, commit, sem
 
 
 @torch.no_grad()
@@ -230,19 +254,24 @@ def kmeans_init(model: MimiModel, batches: Batches, n_batches: int = 40, iters: 
     q.refresh()
 
 
-def save_checkpoint(path: Path, model, opt, step: int, schedule: dict, log: list) -> None:
+def save_checkpoint(path: Path, run: Run) -> None:
+    """Model, optimizers, step, schedule, log (and the distillation head), atomically."""
     tmp = path.with_suffix(".tmp")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "opt": opt.state_dict(),
-            "step": step,
-            "schedule": schedule,
-            "config": model.cfg.to_dict(),
-            "log": log,
-        },
-        tmp,
-    )
+    state = {
+        "model": run.model.state_dict(),
+        "opt": run.opt.state_dict(),
+        "step": run.step,
+        "schedule": run.schedule,
+        "config": run.model.cfg.to_dict(),
+        "log": run.log,
+        "inventory": list(run.inventory.names),
+    }
+    if run.head is not None:
+        state["head"] = run.head.state_dict()
+        state["head_opt"] = run.head_opt.state_dict()
+    if run.stage:
+        state["stage"] = run.stage
+    torch.save(state, tmp)
     os.replace(tmp, path)
 
 
@@ -254,9 +283,12 @@ def export(model: MimiModel, out: Path, info: dict) -> None:
 
 
 def learning_rate(step: int, base: float, schedule: dict) -> float:
-    """Warm-up, constant through the autoencoder phase and calibration, then cosine to 10 %."""
-    lr = base * min(1.0, (step + 1 - schedule.get("warm_from", 0)) / 500)
-    decay_from = schedule["ae_steps"] + CALIBRATION_STEPS
+    """Warm-up, constant through the autoencoder phase and calibration, then cosine to 10 %.
+
+    A run started from exported weights (no optimizer moments) warms up again from
+    `warm_from` over `warmup` steps and decays from `decay_from` to its last step."""
+    lr = base * min(1.0, (step + 1 - schedule.get("warm_from", 0)) / schedule.get("warmup", 500))
+    decay_from = schedule.get("decay_from", schedule["ae_steps"] + CALIBRATION_STEPS)
     if step >= decay_from:
         span = max(schedule["steps"] - decay_from, 1)
         p = min((step - decay_from) / span, 1.0)
@@ -287,175 +319,375 @@ def pick_device(name: str) -> torch.device:
     return dev
 
 
-def train(args: argparse.Namespace) -> int:
+# ---- one training run ------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Run:
+    """Everything one `train-demo` run holds. `head` (and `head_opt`) exist when the
+    semantic distillation is on (--w-phone or --w-center above 0) or the checkpoint has
+    them; the head is a training aid, saved in checkpoints and never exported."""
+
+    args: argparse.Namespace
+    cfg: CodecConfig
+    dev: torch.device
+    work: Path
+    batches: Batches
+    inventory: Inventory
+    model: MimiModel
+    schedule: dict
+    step: int = 0
+    log: list = field(default_factory=list)
+    opt: torch.optim.Optimizer | None = None
+    head: SemanticHead | None = None
+    head_opt: torch.optim.Optimizer | None = None
+    mel: MelLoss | None = None
+    x_probe: torch.Tensor | None = None
+    stop: list = field(default_factory=list)
+    stage: dict = field(default_factory=dict)  # the latent stage's reference and optimizer
+
+    @property
+    def ckpt(self) -> Path:
+        return self.work / "checkpoint.pt"
+
+    @property
+    def quantized(self) -> bool:
+        return self.step >= self.schedule["ae_steps"]
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _new_schedule(args: argparse.Namespace) -> dict:
+    return {
+        "steps": DEFAULTS["steps"] if args.steps is None else args.steps,
+        "ae_steps": DEFAULTS["ae_steps"] if args.ae_steps is None else args.ae_steps,
+    }
+
+
+def _resume(run: Run, state: dict) -> tuple[dict | None, dict]:
+    """Take a checkpoint's model, step, log and schedule; return its optimizer states."""
+    if state.get("config") != run.cfg.to_dict():
+        raise SystemExit(f"{run.ckpt} was made with another demo config; use --restart")
+    saved_inv = state.get("inventory")
+    if "head" in state and saved_inv != list(run.inventory.names):
+        raise SystemExit(f"{run.ckpt} has another phoneme inventory; use --restart")
+    run.model.load_state_dict(state["model"])
+    run.step, run.log = state["step"], state["log"]
+    saved = state.get("schedule", {})
+    # a resumed run keeps its schedule unless --steps / --ae-steps are given again
+    for key, value in (("steps", run.args.steps), ("ae_steps", run.args.ae_steps)):
+        if value is None and key in saved:
+            run.schedule[key] = saved[key]
+    keys = ("devices", "train_args", "warm_from", "warmup", "decay_from", "sem_init")
+    for key in (*keys, "latent_stage"):
+        if key in saved:
+            run.schedule[key] = saved[key]
+    if state.get("opt") is None:  # weights only (no optimizer moments): warm up again
+        run.schedule["warm_from"] = run.step
+        _say("no optimizer state: warming up again")
+    run.stage = state.get("stage", {})
+    _say(f"resumed at step {run.step} of {run.schedule['steps']}")
+    return state.get("opt"), {k: state[k] for k in ("head", "head_opt") if k in state}
+
+
+def _start_from_weights(run: Run, folder: Path) -> None:
+    """Start from exported weights (config.json + model.safetensors, loaded strictly) and
+    continue their history from the recipe.json beside them: the step count, the
+    schedule's record of runs and devices, the elapsed time. No optimizer state is
+    exported, so the learning rate warms up again and decays over this run."""
+    from ..weights.load import load_folder
+
+    loaded = load_folder(folder)
+    if loaded.cfg.to_dict() != run.cfg.to_dict():
+        raise SystemExit(f"{folder} is not the demo codec's configuration")
+    run.model.load_state_dict(loaded.state_dict())
+    try:
+        recipe = json.loads((folder / "recipe.json").read_text())
+    except (OSError, ValueError):
+        recipe = {}
+    run.step = int(recipe.get("steps", 0))
+    sched = recipe.get("schedule", {})
+    run.schedule["ae_steps"] = min(sched.get("ae_steps", 0), run.step)
+    if run.args.steps is None:
+        raise SystemExit("--init-from needs --steps (the total, counting the weights' steps)")
+    run.schedule.update(
+        warm_from=run.step,
+        warmup=WARMUP_FROM_WEIGHTS,
+        decay_from=run.step,
+        devices=list(recipe.get("trained_on", sched.get("devices", []))),
+        train_args=list(recipe.get("train_args", sched.get("train_args", []))),
+    )
+    run.log = list(recipe.get("log_tail", []))
+    _say(f"starting from the weights in {folder} at step {run.step} of {run.schedule['steps']}")
+
+
+def prepare(args: argparse.Namespace) -> Run:
+    """Data, model, head and optimizers: from the checkpoint in --work, else from
+    --init-from's weights, else a fresh initialisation."""
     cfg = CodecConfig.demo()
     work = Path(args.work).expanduser()
     work.mkdir(parents=True, exist_ok=True)
     dev = pick_device(args.device)
-    print(f"training on {dev}", file=sys.stderr, flush=True)
+    _say(f"training on {dev}")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    print(f"building the speech corpus in {work} ...", file=sys.stderr, flush=True)
-    corpus = build_speech_corpus(work, n=args.utterances, seed=args.seed)
-    print(f"corpus: {len(corpus) / SR / 60:.1f} min of speech", file=sys.stderr, flush=True)
+    _say(f"building the speech corpus in {work} ...")
+    corpus = build_labelled_corpus(work, n=args.utterances, seed=args.seed)
+    _say(
+        f"corpus: {len(corpus.audio) / SR / 60:.1f} min of speech, {len(corpus.inventory)} "
+        "phoneme classes"
+    )
     crop = max(1, round(args.crop_s * SR / cfg.frame_size)) * cfg.frame_size  # whole frames
-    batches = Batches(corpus, crop, args.batch, args.seed)
+    batches = Batches(corpus.audio, crop, args.batch, args.seed, labels=corpus.labels)
     model = MimiModel(cfg)
     init_for_training(model)
-    ckpt = work / "checkpoint.pt"
-    step, log, opt_state = 0, [], None
-    schedule = {
-        "steps": DEFAULTS["steps"] if args.steps is None else args.steps,
-        "ae_steps": DEFAULTS["ae_steps"] if args.ae_steps is None else args.ae_steps,
-    }
-    if ckpt.is_file() and not args.restart:
+    run = Run(args, cfg, dev, work, batches, corpus.inventory, model, _new_schedule(args))
+    opt_state, head_states = None, {}
+    if run.ckpt.is_file() and not args.restart:
         # our own checkpoint, written by this command (trusted; never a user's file)
-        state = torch.load(ckpt, weights_only=False, map_location="cpu")
-        if state.get("config") != cfg.to_dict():
-            raise SystemExit(f"{ckpt} was made with another demo config; use --restart")
-        model.load_state_dict(state["model"])
-        step, log, opt_state = state["step"], state["log"], state.get("opt")
-        saved = state.get("schedule", {})
-        # a resumed run keeps its schedule unless --steps / --ae-steps are given again
-        for key, value in (("steps", args.steps), ("ae_steps", args.ae_steps)):
-            if value is None and key in saved:
-                schedule[key] = saved[key]
-        schedule["devices"] = saved.get("devices", [])
-        schedule["warm_from"] = saved.get("warm_from", 0)
-        schedule["train_args"] = saved.get("train_args", [])
-        if opt_state is None:  # weights only (no optimizer moments): warm up again
-            schedule["warm_from"] = step
-            print("no optimizer state: warming up again", file=sys.stderr, flush=True)
-        print(f"resumed at step {step} of {schedule['steps']}", file=sys.stderr, flush=True)
+        opt_state, head_states = _resume(
+            run, torch.load(run.ckpt, weights_only=False, map_location="cpu")
+        )
+    elif args.init_from:
+        _start_from_weights(run, Path(args.init_from).expanduser())
+    model.to(dev)
+    run.opt = torch.optim.AdamW(
+        model.parameters(), lr=args.lr, betas=(0.8, 0.99), weight_decay=1e-4
+    )
+    if opt_state is not None:
+        run.opt.load_state_dict(opt_state)
+    if args.w_phone > 0 or args.w_center > 0 or "head" in head_states:
+        run.head = SemanticHead(cfg.codebook_dim, len(run.inventory)).to(dev)
+        run.head_opt = torch.optim.AdamW(run.head.parameters(), lr=args.head_lr)
+        if "head" in head_states:
+            run.head.load_state_dict(head_states["head"])
+            run.head_opt.load_state_dict(head_states["head_opt"])
+    return run
+
+
+def record_run(run: Run) -> None:
+    """When this run trains: note the device and this run's arguments in the schedule."""
+    stage_left = run.args.latent_steps > run.schedule.get("latent_stage", {}).get("steps", 0)
+    if run.step >= run.schedule["steps"] and not stage_left:
+        return
+    here = torch.cuda.get_device_name(run.dev) if run.dev.type == "cuda" else platform_name()
+    if here not in run.schedule.setdefault("devices", []):
+        run.schedule["devices"].append(here)
+    entry = {"from_step": run.step, **{k: getattr(run.args, k) for k in DEFAULTS if k != "steps"}}
+    entry["to_step"] = run.schedule["steps"]
+    if run.args.init_from:
+        entry["init_from"] = str(run.args.init_from)
+    if run.head is not None:
+        entry["phoneme_classes"] = len(run.inventory)
+    if stage_left:
+        entry["latent_from_step"] = run.schedule.get("latent_stage", {}).get("steps", 0)
+    run.schedule.setdefault("train_args", []).append(entry)
+
+
+def maybe_semantic_init(run: Run) -> None:
+    """--sem-init: re-initialise the semantic group on the phonemes, once per training
+    (recorded in the schedule, so a resumed run does not repeat it)."""
+    if not run.args.sem_init or "sem_init" in run.schedule or not run.quantized:
+        return
+    _say("semantic init: LDA projection, codebook 0 re-clustered, P_sem refit")
+    run.model.eval()
+    measured = semantic_init(run.model, run.batches, SEM_INIT_BATCHES)
+    run.model.train()
+    run.schedule["sem_init"] = {"step": run.step, **measured}
+    _say(f"semantic init: {measured}")
+
+
+def phase_changes(run: Run, t_start: float, t_calib: float | None) -> tuple[float | None, bool]:
+    """The time budget and the start of the quantized phase, before a step.
+    Returns (the calibration start time, whether to stop now)."""
+    args, sched = run.args, run.schedule
+    budget = args.time_budget
+    if budget and run.step < sched["ae_steps"] and time.time() - t_start >= args.ae_share * budget:
+        sched["ae_steps"] = run.step  # time budget: end the autoencoder phase now
+    if run.step == sched["ae_steps"]:
+        _say("k-means initialisation of the codebooks")
+        run.model.eval()
+        kmeans_init(run.model, run.batches)
+        run.model.train()
+        t_calib = time.time()
+    if budget and t_calib and run.step == sched["ae_steps"] + CALIBRATION_STEPS:
+        per_step = (time.time() - t_calib) / CALIBRATION_STEPS
+        left = budget - (time.time() - t_start)
+        sched["steps"] = run.step + max(int(left / per_step), 0)
+        _say(f"time budget: {sched}")
+        if run.step >= sched["steps"]:
+            return t_calib, True
+    return t_calib, False
+
+
+def step_losses(run: Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """The training loss of one batch x [B, 1, T] with frame labels y [B, F], and its
+    parts (tensors) for the log."""
+    args, model = run.args, run.model
+    z = model.encode_latent(x)
+    commit = latent = z.new_zeros(())
+    sem = None
+    if run.quantized:
+        rng = np.random.default_rng([args.seed, run.step, 1])
+        ks = torch.from_numpy(rng.integers(1, run.cfg.n_q + 1, size=x.shape[0])).to(run.dev)
+        zq, commit, sem = quantize_train(model, z, ks, args.ema)
+        # the quantized latent must stand in for z in the same decoder: without this the
+        # projections drifted (decoded latent 6x off) and every K sounded the same
+        zd = z.detach()
+        latent = ((zq - zd) ** 2).mean() / (zd**2).mean().clamp(min=1e-8)
+        keep = torch.from_numpy(rng.random(x.shape[0]) < args.quant_prob).float()
+        keep = keep.to(run.dev)[:, None, None]
+        z = keep * zq + (1 - keep) * z
+    y_hat = model.decode_latent(z)
+    l_mel, l_sc = run.mel.both(y_hat, x)
+    l_wave = (y_hat - x).abs().mean()
+    loss = (
+        args.w_mel * l_mel
+        + args.w_sc * l_sc
+        + args.w_wave * l_wave
+        + args.w_commit * commit
+        + args.w_latent * latent
+    )
+    parts = {"mel": l_mel, "sc": l_sc, "wave": l_wave, "commit": commit, "latent": latent}
+    if run.head is not None and sem is not None:
+        labels = y[:, : z.shape[2]].reshape(-1)
+        d = run.head.losses(sem[1], sem[0], labels)
+        loss = loss + args.w_phone * d["ce"] + args.w_center * d["center"]
+        parts.update(ce=d["ce"], center=d["center"], acc=d["acc"])
+    return loss, parts
+
+
+def optimise(run: Run, loss: torch.Tensor) -> None:
+    run.opt.zero_grad(set_to_none=True)
+    if run.head_opt is not None:
+        run.head_opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), 1.0)
+    run.opt.step()
+    if run.head_opt is not None:
+        run.head_opt.step()
+
+
+def log_record(run: Run, parts: dict, lr: float, elapsed_s: float, s_per_step: float) -> dict:
+    """One log line: the step, time, learning rate and every loss part."""
+    digits = {"wave": 5, "commit": 5, "latent": 5}
+    rec = {"step": run.step, "elapsed_s": round(elapsed_s, 1), "s_per_step": s_per_step, "lr": lr}
+    rec.update({k: round(float(v.detach()), digits.get(k, 4)) for k, v in parts.items()})
+    if run.step > run.schedule["ae_steps"] and run.step % run.args.probe_every == 0:
+        run.model.eval()
+        rec.update(probe(run.model, run.x_probe, run.mel, run.cfg.n_q))
+        run.model.train()
+    return rec
+
+
+def loop(run: Run) -> None:
+    """Train until the schedule's last step or a stop signal; log and checkpoint."""
+    args, model = run.args, run.model
     workers = args.workers
     if workers < 0:  # auto: on a GPU the batches must be made in parallel to keep up
-        workers = min(8, (os.cpu_count() or 2) - 2) if dev.type == "cuda" else 0
+        workers = min(8, (os.cpu_count() or 2) - 2) if run.dev.type == "cuda" else 0
     # the data processes fork before CUDA is initialised in this one
-    stream = BatchStream(batches, step, workers)
-    model.to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.8, 0.99), weight_decay=1e-4)
-    if opt_state is not None:
-        opt.load_state_dict(opt_state)
-    budget = args.time_budget
-    mel = MelLoss(dev)
-    x_probe = torch.from_numpy(batches.make(PROBE_BATCH)).to(dev)
-    here = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform_name()
-    if step < schedule["steps"]:  # this run trains: record where and with what
-        if here not in schedule.setdefault("devices", []):
-            schedule["devices"].append(here)
-        schedule.setdefault("train_args", []).append(
-            {"from_step": step, **{k: getattr(args, k) for k in DEFAULTS if k != "steps"}}
-        )
-    t_start, t_last = time.time(), time.time()
-    elapsed0 = log[-1]["elapsed_s"] if log else 0.0
-    t_calib, t_saved = None, time.time()
-    stop: list[int] = []
-    # `timeout` and the device machine end a run with SIGTERM: finish the step, save, export
-    old_handler = signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
+    stream = BatchStream(run.batches, run.step, workers, labelled=True)
+    t_start = t_last = t_saved = time.time()
+    elapsed0 = run.log[-1]["elapsed_s"] if run.log else 0.0
+    t_calib = None
     model.train()
     try:
-        while step < schedule["steps"] and not stop:
-            elapsed = time.time() - t_start  # this run's time: the budget is per run
-            if budget and step < schedule["ae_steps"] and elapsed >= args.ae_share * budget:
-                schedule["ae_steps"] = step  # time budget: end the autoencoder phase now
-            if step == schedule["ae_steps"]:
-                print("k-means initialisation of the codebooks", file=sys.stderr, flush=True)
-                model.eval()
-                kmeans_init(model, batches)
-                model.train()
-                t_calib = time.time()
-            if budget and t_calib and step == schedule["ae_steps"] + CALIBRATION_STEPS:
-                per_step = (time.time() - t_calib) / CALIBRATION_STEPS
-                left = budget - (time.time() - t_start)
-                schedule["steps"] = step + max(int(left / per_step), 0)
-                print(f"time budget: {schedule}", file=sys.stderr, flush=True)
-                if step >= schedule["steps"]:
-                    break
-            batch = stream.next(lambda: bool(stop))
-            if batch is None:
+        while run.step < run.schedule["steps"] and not run.stop:
+            t_calib, done = phase_changes(run, t_start, t_calib)
+            maybe_semantic_init(run)
+            if done:
                 break
-            x = torch.from_numpy(batch).to(dev, non_blocking=True)
-            lr = learning_rate(step, args.lr, schedule)
-            for g in opt.param_groups:
+            item = stream.next(lambda: bool(run.stop))
+            if item is None:
+                break
+            x = torch.from_numpy(item[0]).to(run.dev, non_blocking=True)
+            y = torch.from_numpy(item[1]).to(run.dev)
+            lr = learning_rate(run.step, args.lr, run.schedule)
+            for g in run.opt.param_groups:
                 g["lr"] = lr
-            z = model.encode_latent(x)
-            commit = latent = z.new_zeros(())
-            if step >= schedule["ae_steps"]:
-                rng = np.random.default_rng([args.seed, step, 1])
-                ks = torch.from_numpy(rng.integers(1, cfg.n_q + 1, size=x.shape[0])).to(dev)
-                zq, commit = quantize_train(model, z, ks, args.ema)
-                # the quantized latent must stand in for z in the same decoder: without
-                # this the projections drifted (decoded latent 6x off) and every K sounded
-                # the same
-                zd = z.detach()
-                latent = ((zq - zd) ** 2).mean() / (zd**2).mean().clamp(min=1e-8)
-                keep = torch.from_numpy(rng.random(x.shape[0]) < args.quant_prob).float()
-                keep = keep.to(dev)[:, None, None]
-                z = keep * zq + (1 - keep) * z
-            y = model.decode_latent(z)
-            l_mel, l_sc = mel.both(y, x)
-            l_wave = (y - x).abs().mean()
-            loss = (
-                args.w_mel * l_mel
-                + args.w_sc * l_sc
-                + args.w_wave * l_wave
-                + args.w_commit * commit
-                + args.w_latent * latent
-            )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            step += 1
-            if step > schedule["ae_steps"] and step % 100 == 0:
+            loss, parts = step_losses(run, x, y)
+            optimise(run, loss)
+            run.step += 1
+            if run.step > run.schedule["ae_steps"] and run.step % 100 == 0:
                 reseed_dead(model, model.encode_latent(x).detach())
-            if step % args.log_every == 0:
+            if run.step % args.log_every == 0:
                 now = time.time()
-                rec = {
-                    "step": step,
-                    "elapsed_s": round(elapsed0 + now - t_start, 1),
-                    "s_per_step": round((now - t_last) / args.log_every, 3),
-                    "lr": lr,
-                    "mel": round(l_mel.item(), 4),
-                    "sc": round(l_sc.item(), 4),
-                    "wave": round(l_wave.item(), 5),
-                    "commit": round(commit.item(), 5),
-                    "latent": round(latent.item(), 5),
-                }
-                if step > schedule["ae_steps"] and step % args.probe_every == 0:
-                    model.eval()
-                    rec.update(probe(model, x_probe, mel, cfg.n_q))
-                    model.train()
+                rate = round((now - t_last) / args.log_every, 3)
+                run.log.append(log_record(run, parts, lr, elapsed0 + now - t_start, rate))
                 t_last = time.time()
-                log.append(rec)
-                print(json.dumps(rec), flush=True)
-            if step % args.ckpt_every == 0 or time.time() - t_saved > 120:
-                save_checkpoint(ckpt, model, opt, step, schedule, log)
+                print(json.dumps(run.log[-1]), flush=True)
+            if run.step % args.ckpt_every == 0 or time.time() - t_saved > 120:
+                save_checkpoint(run.ckpt, run)
                 t_saved = time.time()
     finally:
         stream.close()
-        signal.signal(signal.SIGTERM, old_handler)
-    if stop:
-        print(f"stopped by signal at step {step}", file=sys.stderr, flush=True)
-    save_checkpoint(ckpt, model, opt, step, schedule, log)
-    model.eval()
-    final_probe = probe(model, x_probe, mel, cfg.n_q) if step > schedule["ae_steps"] else {}
+
+
+def export_info(run: Run, final_probe: dict) -> dict:
+    """recipe.json's training part: every run's arguments, the schedule, devices, time,
+    and, once distillation has trained, what codebook 0 was distilled from."""
+    sched, log = run.schedule, run.log
     info = {
-        "config": cfg.to_dict(),
-        "seed": args.seed,
-        "steps": step,
-        "schedule": schedule,
-        "train_args": schedule.get("train_args", []),  # one entry per run that trained
-        "trained_on": schedule.get("devices", []),
-        "utterances": args.utterances,
+        "config": run.cfg.to_dict(),
+        "seed": run.args.seed,
+        "steps": run.step,
+        "schedule": sched,
+        "train_args": sched.get("train_args", []),  # one entry per run that trained
+        "trained_on": sched.get("devices", []),
+        "utterances": run.args.utterances,
         "elapsed_s": log[-1]["elapsed_s"] if log else 0,
         "final_probe": final_probe,
         "log_tail": log[-5:],
     }
-    (work / "train_log.json").write_text(json.dumps(log))
-    export(model, Path(args.out), info)
-    print(f"exported the demo codec to {args.out}", file=sys.stderr)
+    distilled = [a for a in info["train_args"] if a.get("w_phone", 0) or a.get("w_center", 0)]
+    if distilled:
+        info["semantic_distillation"] = SEMANTIC_DISTILLATION
+        info["phoneme_inventory"] = {
+            "size": len(run.inventory),
+            "names": list(run.inventory.names),
+            "labels": "espeak-ng's phoneme events (IPA names, one inventory for every "
+            "language), the majority phoneme of each 80 ms frame; class 0 is silence "
+            "(pauses and music)",
+        }
+    return info
+
+
+def finish(run: Run) -> int:
+    """Save the last checkpoint and export the weights with their recipe."""
+    if run.stop:
+        _say(f"stopped by signal at step {run.step}")
+    save_checkpoint(run.ckpt, run)
+    run.model.eval()
+    quantized = run.step > run.schedule["ae_steps"]
+    final_probe = probe(run.model, run.x_probe, run.mel, run.cfg.n_q) if quantized else {}
+    (run.work / "train_log.json").write_text(json.dumps(run.log))
+    export(run.model, Path(run.args.out), export_info(run, final_probe))
+    _say(f"exported the demo codec to {run.args.out}")
     return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    run = prepare(args)
+    run.mel = MelLoss(run.dev)
+    run.x_probe = torch.from_numpy(run.batches.make(PROBE_BATCH)).to(run.dev)
+    if args.latent_steps and run.head is None:
+        raise SystemExit("--latent-steps trains the distillation: give --w-phone/--w-center")
+    record_run(run)
+    # `timeout` and the device machine end a run with SIGTERM: finish the step, save, export
+    old_handler = signal.signal(signal.SIGTERM, lambda signum, frame: run.stop.append(signum))
+    try:
+        if args.latent_steps:
+            from .latent_stage import run_latent_stage
+
+            run_latent_stage(run, _say)
+        if not run.stop:
+            loop(run)
+    finally:
+        signal.signal(signal.SIGTERM, old_handler)
+    return finish(run)
 
 
 def platform_name() -> str:
@@ -491,3 +723,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--probe-every", type=int, default=500)
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument(
+        "--init-from",
+        default="",
+        metavar="FOLDER",
+        help="without a checkpoint: start from exported weights (e.g. resources/demo) and "
+        "continue their recipe's history (needs --steps, the new total)",
+    )
+    p.add_argument(
+        "--sem-init",
+        action="store_true",
+        help="re-initialise the semantic group on the phonemes before training (LDA "
+        "projection, codebook 0 re-clustered, P_sem refit); once per training",
+    )
