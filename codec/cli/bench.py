@@ -506,23 +506,6 @@ def format_table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def add_arguments(sp: argparse.ArgumentParser) -> None:
-    """The moshi reference's options, for the `bench` parser (without them the bench reads
-    MIMI_BENCH_MOSHI_PYTHON and uses the defaults)."""
-    sp.add_argument(
-        "--moshi-python",
-        metavar="PYTHON",
-        help=f"interpreter of an environment with moshi installed: streaming is then timed "
-        f"against moshi, interleaved (default: ${MOSHI_ENV}; none: skipped)",
-    )
-    sp.add_argument(
-        "--moshi-frames", type=int, default=60, help="frames timed per side against moshi"
-    )
-    sp.add_argument(
-        "--no-profile", action="store_true", help="against moshi: skip the per-part profile"
-    )
-
-
 def format_moshi(m: dict | None, reason: str = "") -> str:
     if m is None:
         return f"moshi reference: skipped ({reason})"

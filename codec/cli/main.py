@@ -124,9 +124,19 @@ def _tool_commands(sub) -> None:
     sp.add_argument("--repeats", type=int, default=3, help="batch repeats (best is kept)")
     sp.add_argument("--no-hf", action="store_true", help="skip the transformers reference")
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    from .bench import add_arguments as add_bench_arguments
-
-    add_bench_arguments(sp)
+    # the moshi reference's options (bench.py is imported only when the bench runs)
+    sp.add_argument(
+        "--moshi-python",
+        metavar="PYTHON",
+        help="interpreter of an environment with moshi installed: streaming is then timed "
+        "against moshi, interleaved (default: $MIMI_BENCH_MOSHI_PYTHON; none: skipped)",
+    )
+    sp.add_argument(
+        "--moshi-frames", type=int, default=60, help="frames timed per side against moshi"
+    )
+    sp.add_argument(
+        "--no-profile", action="store_true", help="against moshi: skip the per-part profile"
+    )
     sp.set_defaults(func=cmd.cmd_bench)
 
     from ..training.evaluate import add_arguments as add_eval_arguments
