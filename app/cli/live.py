@@ -21,6 +21,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from codec.cli.main import add_model_args
+
 PROG = "mimi-explorer live"
 SETTLE_S = 1.5  # the probe waits this long after the streams open (the buffer settles)
 
@@ -32,14 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seconds", type=float, help="stop after S seconds (default: Ctrl-C)")
     p.add_argument("--codebooks", type=int, default=8, metavar="K", help="K decoded (default 8)")
-    p.add_argument(
-        "--weights",
-        default="auto",
-        metavar="SRC",
-        help="model: 'auto' (kyutai/mimi, else the bundled demo), a hub repo id, a folder, "
-        "a .safetensors file, 'demo' or 'random:tiny' (default: auto)",
-    )
-    p.add_argument("--device", default="auto", help="torch device: auto, cpu or cuda")
+    add_model_args(p)  # --weights and --device, as every other command has them
     p.add_argument("--input", metavar="DEV", help="input device: index or part of its name")
     p.add_argument("--output", metavar="DEV", help="output device: index or part of its name")
     p.add_argument(

@@ -40,7 +40,8 @@ def _k_list(v: str) -> list[int]:
     return [_k(x) for x in v.split(",") if x.strip()]
 
 
-def _model_args(sp: argparse.ArgumentParser) -> None:
+def add_model_args(sp: argparse.ArgumentParser) -> None:
+    """--weights and --device, shared by every command that loads a model."""
     sp.add_argument(
         "--weights",
         default="auto",
@@ -63,21 +64,21 @@ def _coding_commands(sub) -> None:
         help="decode both groups of the split quantizer (all), only codebook 0's part "
         "(semantic) or only codebooks 1..K-1's (acoustic) (default: all)",
     )
-    _model_args(sp)
+    add_model_args(sp)
     sp.set_defaults(func=cmd.cmd_roundtrip)
 
     sp = sub.add_parser("encode", help="encode a file to codes (.safetensors)")
     sp.add_argument("input")
     sp.add_argument("-o", "--output", required=True, help="codes file (.safetensors)")
     sp.add_argument("--codebooks", type=_k, metavar="K", help="codebooks kept (default: all)")
-    _model_args(sp)
+    add_model_args(sp)
     sp.set_defaults(func=cmd.cmd_encode)
 
     sp = sub.add_parser("decode", help="decode a codes file to audio")
     sp.add_argument("input", help="codes file written by `encode`")
     sp.add_argument("-o", "--output", required=True, help="output .wav or .flac")
     sp.add_argument("--codebooks", type=_k, metavar="K", help="decode only the first K")
-    _model_args(sp)
+    add_model_args(sp)
     sp.set_defaults(func=cmd.cmd_decode)
 
     sp = sub.add_parser("report", help="metrics, audio, codes and a figure for several K")
@@ -89,7 +90,7 @@ def _coding_commands(sub) -> None:
         metavar="K,K,...",
         help="codebook counts to compare (default: 1,2,4,8,16 and all)",
     )
-    _model_args(sp)
+    add_model_args(sp)
     sp.set_defaults(func=cmd.cmd_report)
 
     sp = sub.add_parser(
@@ -105,7 +106,7 @@ def _coding_commands(sub) -> None:
         help="align B to A on the encoder's latents (default) or on codebook 0's entries",
     )
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _model_args(sp)
+    add_model_args(sp)
     sp.set_defaults(func=cmd.cmd_tokens)
 
 
