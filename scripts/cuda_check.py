@@ -2,9 +2,12 @@
 
     python scripts/cuda_check.py [--weights random:mimi] [--seconds 10]
 
-Prints one JSON object: codes equal to the CPU's (%), decoded audio relative difference
-to the CPU decode of the same codes, streaming-vs-batch on CUDA, and timings. Run where a
-GPU is available (the device machine); CI never runs this.
+Prints JSON objects: codes equal to the CPU's (%), decoded audio relative difference
+to the CPU decode of the same codes, streaming-vs-batch on CUDA, and timings; then the
+fixed-shape streaming step replayed as a CUDA graph (codec/model/fixed_step.py) against the
+CPU's usual streaming step, with its per-frame time. Run where a GPU is available (the
+device machine); CI never runs this. Its figures are only what a run printed: none is
+claimed anywhere until a GPU run has produced it.
 """
 
 from __future__ import annotations
@@ -92,6 +95,49 @@ def check(weights: str, seconds: float, tf32: bool) -> dict:
     }
 
 
+def check_graph(weights: str, frames: int = 150) -> dict:
+    """Streaming, 1 frame per step, K = 32: the CUDA-graph step (eager fixed-shape step on
+    a CPU-only trial) against the CPU's usual step on the same audio."""
+    cpu = load_codec(weights, "cpu")
+    gpu = load_codec(weights, "cpu").to(DEVICE)
+    clip = load_audio(Path(__file__).resolve().parents[1] / "resources/samples/english_speech.flac")
+    x = resample(clip.samples.mean(axis=0, keepdims=True), clip.sample_rate, 24_000)[0]
+    x = torch.from_numpy(x).view(1, 1, -1)
+    fs = cpu.frame_size
+    frames = min(frames, x.shape[-1] // fs)
+    x = x[..., : frames * fs]
+    graph = DEVICE == "cuda"
+    ref_enc, ref_dec = cpu.stream_encoder(), cpu.stream_decoder()
+    enc = gpu.stream_encoder(fixed_frames=1, cuda_graph=graph)
+    dec = gpu.stream_decoder(fixed_frames=1, cuda_graph=graph)
+    rc, ry, gc, gy, ms = [], [], [], [], []
+    xg = x.to(DEVICE)
+    for i in range(frames):
+        c = ref_enc.step(x[..., i * fs : (i + 1) * fs])
+        rc.append(c)
+        ry.append(ref_dec.step(c))
+        sync()
+        t0 = time.perf_counter()
+        g = enc.step(xg[..., i * fs : (i + 1) * fs])
+        y = dec.step(c.to(DEVICE))  # the CPU's codes: the decoders see the same input
+        sync()
+        ms.append(1000 * (time.perf_counter() - t0))
+        gc.append(g.cpu())
+        gy.append(y.cpu())
+    rc_, gc_ = torch.cat(rc, -1), torch.cat(gc, -1)
+    warm = sorted(ms[10:]) or ms
+    return {
+        "step": "cuda graph" if graph else "fixed-shape, eager",
+        "frames": frames,
+        "codes_equal_vs_cpu_streaming_pct": 100 * float((gc_ == rc_).float().mean()),
+        "codebook0_equal_vs_cpu_streaming_pct": 100
+        * float((gc_[:, 0] == rc_[:, 0]).float().mean()),
+        "audio_rel_diff_vs_cpu_streaming": rel(torch.cat(gy, -1), torch.cat(ry, -1)),
+        "ms_per_frame_median": warm[len(warm) // 2],
+        "usual_step_on_device": measure_streaming(gpu, 32, 50),
+    }
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--weights", default="random:mimi")
@@ -104,6 +150,8 @@ def main() -> int:
     print(json.dumps({"device": name, "torch": torch.__version__}))
     for tf32 in (False, True):
         print(json.dumps(check(args.weights, args.seconds, tf32)), flush=True)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    print(json.dumps(check_graph(args.weights)), flush=True)
     return 0
 
 

@@ -195,24 +195,55 @@ class MimiCodec:
         return torch.cat(outs, dim=-1).to(c.device)
 
     # ---- streaming ----------------------------------------------------------------------
-    def stream_encoder(self, batch_size: int = 1) -> StreamEncoder:
-        return StreamEncoder(self, batch_size)
+    def stream_encoder(
+        self, batch_size: int = 1, fixed_frames: int | None = None, cuda_graph: bool = False
+    ) -> StreamEncoder:
+        """Frame-by-frame encoder. `fixed_frames` = n: a fixed-shape step of exactly n frames
+        per call (fixed_step.py); `cuda_graph`: that step replayed as a CUDA graph (CUDA
+        only, n defaults to 1). Both are opt-in; the default step is the usual one."""
+        return StreamEncoder(self, batch_size, fixed_frames, cuda_graph)
 
-    def stream_decoder(self, batch_size: int = 1) -> StreamDecoder:
-        return StreamDecoder(self, batch_size)
+    def stream_decoder(
+        self, batch_size: int = 1, fixed_frames: int | None = None, cuda_graph: bool = False
+    ) -> StreamDecoder:
+        """Frame-by-frame decoder; `fixed_frames` and `cuda_graph` as for stream_encoder."""
+        return StreamDecoder(self, batch_size, fixed_frames, cuda_graph)
+
+
+def _fixed(codec: MimiCodec, side: str, batch: int, frames: int | None, graph: bool):
+    """(fixed step, run, reset) when a fixed-shape step was asked for, else None."""
+    if frames is None and not graph:
+        return None
+    if graph and codec.device.type != "cuda":
+        raise ValueError(f"cuda_graph needs a codec on a CUDA device, not {codec.device}")
+    if frames is not None and frames < 1:
+        raise ValueError(f"fixed_frames must be >= 1, got {frames}")
+    from .fixed_step import make_step
+
+    return make_step(codec.model, side, batch, frames or 1, graph)
 
 
 class StreamEncoder:
     """Frame-by-frame encoder. `step(chunk [B, 1, 1920 n]) -> codes [B, K, n]`.
 
     An object you create, feed and reset: it holds all streaming state itself, two
-    encoders never share state, and `num_codebooks` may change between steps.
+    encoders never share state, and `num_codebooks` may change between steps. With a
+    fixed-shape step (`fixed_frames`, `cuda_graph`) every chunk has exactly that many
+    frames.
     """
 
-    def __init__(self, codec: MimiCodec, batch_size: int = 1) -> None:
+    def __init__(
+        self,
+        codec: MimiCodec,
+        batch_size: int = 1,
+        fixed_frames: int | None = None,
+        cuda_graph: bool = False,
+    ) -> None:
         self.codec = codec
         self.batch_size = batch_size
         self._runner = EncoderRunner(codec.model, codec.num_codebooks, chunk_frames=None)
+        self._fixed = _fixed(codec, "encoder", batch_size, fixed_frames, cuda_graph)
+        self._fixed_frames = 0
 
     @property
     def num_codebooks(self) -> int:
@@ -224,10 +255,13 @@ class StreamEncoder:
 
     @property
     def frames(self) -> int:
-        return self._runner.frames
+        return self._runner.frames if self._fixed is None else self._fixed_frames
 
     def reset(self) -> None:
         self._runner.reset()
+        if self._fixed is not None:
+            self._fixed[2]()
+            self._fixed_frames = 0
 
     def step(self, chunk: Any) -> torch.Tensor:
         x = as_tensor(chunk, torch.float32)
@@ -236,28 +270,55 @@ class StreamEncoder:
             raise ValueError(f"chunk must be [{self.batch_size}, 1, n*{fs}], got {list(x.shape)}")
         if x.shape[-1] == 0 or x.shape[-1] % fs:
             raise ValueError(f"chunk length must be a positive multiple of {fs}, got {x.shape[-1]}")
-        self._runner.out_device = x.device
-        return self._runner.push(x)
+        if self._fixed is None:
+            self._runner.out_device = x.device
+            return self._runner.push(x)
+        step, run, _ = self._fixed
+        if x.shape[-1] != step.audio.shape[-1]:
+            raise ValueError(f"this fixed-shape step takes {step.frames} frame(s) per call")
+        step.audio.copy_(x)
+        codes = run()[:, : self.num_codebooks].to(x.device, copy=True)
+        self._fixed_frames += step.frames
+        return codes
 
 
 class StreamDecoder:
     """Frame-by-frame decoder. `step(codes [B, K, n]) -> audio [B, 1, 1920 n]`; K may vary."""
 
-    def __init__(self, codec: MimiCodec, batch_size: int = 1) -> None:
+    def __init__(
+        self,
+        codec: MimiCodec,
+        batch_size: int = 1,
+        fixed_frames: int | None = None,
+        cuda_graph: bool = False,
+    ) -> None:
         self.codec = codec
         self.batch_size = batch_size
         self._runner = DecoderRunner(codec.model, chunk_frames=None)
+        self._fixed = _fixed(codec, "decoder", batch_size, fixed_frames, cuda_graph)
+        self._fixed_frames = 0
 
     @property
     def frames(self) -> int:
-        return self._runner.frames
+        return self._runner.frames if self._fixed is None else self._fixed_frames
 
     def reset(self) -> None:
         self._runner.reset()
+        if self._fixed is not None:
+            self._fixed[2]()
+            self._fixed_frames = 0
 
     def step(self, codes: Any) -> torch.Tensor:
         c = self.codec.check_codes(codes)
         if c.shape[0] != self.batch_size:
             raise ValueError(f"codes batch must be {self.batch_size}, got {c.shape[0]}")
-        self._runner.out_device = c.device
-        return self._runner.push(c)
+        if self._fixed is None:
+            self._runner.out_device = c.device
+            return self._runner.push(c)
+        step, run, _ = self._fixed
+        if c.shape[-1] != step.frames:
+            raise ValueError(f"this fixed-shape step takes {step.frames} frame(s) per call")
+        step.set_codes(c)
+        audio = run().to(c.device, copy=True)
+        self._fixed_frames += step.frames
+        return audio

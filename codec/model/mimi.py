@@ -19,9 +19,10 @@ from torch import nn
 
 from .config import CodecConfig
 from .modules.conv import CausalConv1d, CausalConvTranspose1d, ConvState, ConvTrState
+from .modules.fixed import FixedShape
 from .modules.quantizer import SplitResidualVQ
 from .modules.seanet import SEANetDecoder, SEANetEncoder
-from .modules.transformer import Transformer, TransformerState
+from .modules.transformer import FixedTransformerState, Transformer, TransformerState
 
 
 class Downsample(nn.Module):
@@ -55,14 +56,14 @@ class Upsample(nn.Module):
 @dataclasses.dataclass
 class EncoderState:
     seanet: list[Any]
-    transformer: TransformerState
+    transformer: TransformerState | FixedTransformerState
     downsample: ConvState
 
 
 @dataclasses.dataclass
 class DecoderState:
     upsample: ConvTrState
-    transformer: TransformerState
+    transformer: TransformerState | FixedTransformerState
     seanet: list[Any]
 
 
@@ -80,18 +81,19 @@ class MimiModel(nn.Module):
         self.decoder = SEANetDecoder(cfg)
 
     # ---- state ----------------------------------------------------------------------
-    def init_encoder_state(self) -> EncoderState:
+    def init_encoder_state(self, fixed: FixedShape | None = None) -> EncoderState:
+        """Streaming state of the encoder; `fixed` for in-place buffers (modules/fixed.py)."""
         return EncoderState(
-            self.encoder.init_state(),
-            self.encoder_transformer.init_state(),
-            self.downsample.conv.init_state(),
+            self.encoder.init_state(fixed),
+            self.encoder_transformer.init_state(fixed),
+            self.downsample.conv.init_state(fixed),
         )
 
-    def init_decoder_state(self) -> DecoderState:
+    def init_decoder_state(self, fixed: FixedShape | None = None) -> DecoderState:
         return DecoderState(
-            self.upsample.convtr.init_state(),
-            self.decoder_transformer.init_state(),
-            self.decoder.init_state(),
+            self.upsample.convtr.init_state(fixed),
+            self.decoder_transformer.init_state(fixed),
+            self.decoder.init_state(fixed),
         )
 
     # ---- encode ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..config import CodecConfig
 
@@ -47,10 +48,28 @@ def nearest(x: torch.Tensor, table_t: torch.Tensor, sq_norms: torch.Tensor) -> t
     """Index of the nearest codebook entry (Euclidean). x [N, d], table_t [d, S] -> [N].
 
     argmin_j |x - c_j|^2 = argmin_j (|c_j|^2 - 2 x.c_j): the expansion `torch.cdist` uses
-    for large inputs, with |c_j|^2 (`sq_norms` [S]) computed once instead of per call, and
+    for large inputs, with |c_j|^2 (`sq_norms` [1, S]) computed once instead of per call, and
     the table stored transposed, which MKL reads fastest when N is a single frame.
     """
-    return torch.addmm(sq_norms[None], x, table_t, alpha=-2.0).argmin(dim=1)
+    return torch.addmm(sq_norms, x, table_t, alpha=-2.0).argmin(dim=1)
+
+
+class _Tables:
+    """Per-level views of a group's codebooks, made once after loading (inference only).
+
+    Python lists of views, so the per-level loop of `encode` indexes a list instead of
+    dispatching three tensor `select`s per level (the loop runs 31 times per frame).
+    """
+
+    __slots__ = ("flat", "norms", "tables", "tables_t")
+
+    def __init__(self, tables: torch.Tensor) -> None:
+        t_t = tables.transpose(1, 2).contiguous()  # [n, d, S]: MKL's fastest for 1-2 rows
+        norms = (tables * tables).sum(-1)  # [n, S]
+        self.flat = tables.reshape(-1, tables.shape[-1])  # [n S, d] for one gather of all
+        self.tables = list(tables.unbind(0))  # n x [S, d]
+        self.tables_t = list(t_t.unbind(0))  # n x [d, S]
+        self.norms = list(norms[:, None].unbind(0))  # n x [1, S]
 
 
 class ResidualVQ(nn.Module):
@@ -63,8 +82,8 @@ class ResidualVQ(nn.Module):
         self.output_proj = nn.Conv1d(codebook_dim, dim, 1, bias=False)
         self.vq = _Levels(n, size, codebook_dim)
         self._tables: torch.Tensor | None = None
-        self._tables_t: torch.Tensor | None = None
-        self._norms: torch.Tensor | None = None
+        self._cache: _Tables | None = None
+        self._offsets: torch.Tensor | None = None
 
     def tables(self) -> torch.Tensor:
         """All codebooks [n, size, codebook_dim], computed once after loading (see refresh)."""
@@ -73,40 +92,80 @@ class ResidualVQ(nn.Module):
             if self.training:
                 return tables
             self._tables = tables
-            self._tables_t = tables.transpose(1, 2).contiguous()
-            self._norms = (tables * tables).sum(-1)
+            self._cache = _Tables(tables)
         return self._tables
 
     def refresh(self) -> None:
         """Forget the cached tables; call after the buffers change (loading, training)."""
         self._tables = None
-        self._tables_t = None
-        self._norms = None
+        self._cache = None
+        self._offsets = None
 
     def encode(self, z: torch.Tensor, n: int) -> torch.Tensor:
         """z [B, dim, F] -> codes [B, n, F] for the first n levels."""
         b, _, f = z.shape
-        r = self.input_proj(z).transpose(1, 2).reshape(b * f, -1)
+        w = self.input_proj.weight  # [d, dim, 1]
+        r = F.linear(z.transpose(1, 2).reshape(b * f, -1), w.view(w.shape[0], -1))  # [BF, d]
         tables = self.tables()
-        if self.training or self._tables_t is None or self._norms is None:
-            tables_t, norms = tables.transpose(1, 2), (tables * tables).sum(-1)
-        else:
-            tables_t, norms = self._tables_t, self._norms
+        if self.training or self._cache is None:
+            return self._encode_train(r, tables, n).view(n, b, f).transpose(0, 1)
+        c = self._cache
         codes = []
         for q in range(n):
-            idx = nearest(r, tables_t[q], norms[q])
+            idx = nearest(r, c.tables_t[q], c.norms[q])
+            codes.append(idx)
+            if q + 1 < n:
+                r = r - c.tables[q].index_select(0, idx)
+        return torch.stack(codes, 0).view(n, b, f).transpose(0, 1)
+
+    def _encode_train(self, r: torch.Tensor, tables: torch.Tensor, n: int) -> torch.Tensor:
+        """The same residual search on tables that change (training): codes [n, BF]."""
+        tables_t, norms = tables.transpose(1, 2), (tables * tables).sum(-1)
+        codes = []
+        for q in range(n):
+            idx = nearest(r, tables_t[q], norms[q][None])
             codes.append(idx)
             if q + 1 < n:
                 r = r - tables[q][idx]
-        return torch.stack(codes, 0).view(n, b, f).transpose(0, 1)
+        return torch.stack(codes, 0)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes [B, n, F] (n <= levels) -> [B, dim, F]."""
+        """codes [B, n, F] (n <= levels) -> [B, dim, F]: the entries summed, projected."""
         tables = self.tables()
-        e = tables[0][codes[:, 0]]
-        for q in range(1, codes.shape[1]):
-            e = e + tables[q][codes[:, q]]
-        return self.output_proj(e.transpose(1, 2))
+        n = codes.shape[1]
+        if self.training or self._cache is None:
+            e = tables[0][codes[:, 0]]
+            for q in range(1, n):
+                e = e + tables[q][codes[:, q]]
+        else:
+            e = self._gather_sum(codes)
+        w = self.output_proj.weight  # [dim, d, 1]
+        return F.linear(e, w.view(w.shape[0], -1)).transpose(1, 2)
+
+    def _gather(self, codes: torch.Tensor) -> torch.Tensor:
+        """table_q[codes[:, q]] for every level q: [B, n, F, d], one gather from the flat tables."""
+        self.tables()
+        b, n, f = codes.shape
+        size = self._tables.shape[1]
+        if self._offsets is None or self._offsets.device != codes.device:
+            self._offsets = torch.arange(self.n, device=codes.device)[:, None] * size
+        idx = (codes + self._offsets[:n]).view(-1)  # [B n F] rows of the flat table
+        return self._cache.flat.index_select(0, idx).view(b, n, f, -1)
+
+    def _gather_sum(self, codes: torch.Tensor) -> torch.Tensor:
+        """sum_q table_q[codes[:, q]]: [B, F, d]."""
+        return self._gather(codes).sum(1)
+
+    def decode_weighted(self, codes: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """codes [B, n, F] of every level, weights [n] (1.0 to use a level, 0.0 to leave it
+        out) -> [B, dim, F]. Fixed shapes whatever the K-prefix: for fixed-shape steps.
+
+        A K-prefix as weights gives `decode(codes[:, :K])`: x * 1 is exact and the zeros
+        add nothing (the sum runs in the same order).
+        """
+        e = (self._gather(codes) * weights.view(1, -1, 1, 1)).sum(1)
+        w = self.output_proj.weight
+        return F.linear(e, w.view(w.shape[0], -1)).transpose(1, 2)
 
 
 class SplitResidualVQ(nn.Module):
@@ -153,6 +212,13 @@ class SplitResidualVQ(nn.Module):
                 b, self.rvq_first.output_proj.out_channels, f
             )
         return out
+
+    def decode_weighted(self, codes: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+        """codes [B, n_q, F] (all levels), levels [n_q] float: 1.0 for the K-prefix used,
+        0.0 after -> latent [B, dim, F], equal to `decode(codes[:, :K])` at fixed shapes."""
+        n = self.n_sem
+        out = self.rvq_first.decode_weighted(codes[:, :n], levels[:n])
+        return out + self.rvq_rest.decode_weighted(codes[:, n:], levels[n:])
 
     def level_vectors(self, codes: torch.Tensor) -> torch.Tensor:
         """Each level's own contribution to the quantized latent: [B, K, dim, F].

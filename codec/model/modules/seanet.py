@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from ..config import CodecConfig
 from .conv import CausalConv1d, CausalConvTranspose1d
+from .fixed import FixedShape
 
 
 class ELU(nn.Module):
@@ -31,7 +32,7 @@ class ELU(nn.Module):
     def forward(self, x: torch.Tensor, state: Any = None) -> torch.Tensor:
         return F.elu(x, inplace=self.inplace and not torch.is_grad_enabled())
 
-    def init_state(self) -> None:
+    def init_state(self, fixed: FixedShape | None = None) -> None:
         return None
 
 
@@ -50,8 +51,8 @@ class ResBlock(nn.Module):
             ]
         )
 
-    def init_state(self) -> list:
-        return [m.init_state() for m in self.block]
+    def init_state(self, fixed: FixedShape | None = None) -> list:
+        return [m.init_state(fixed) for m in self.block]
 
     def forward(self, x: torch.Tensor, state: list | None = None) -> torch.Tensor:
         y = x
@@ -65,8 +66,9 @@ class _Stack(nn.Module):
 
     model: nn.ModuleList
 
-    def init_state(self) -> list:
-        return [m.init_state() for m in self.model]
+    def init_state(self, fixed: FixedShape | None = None) -> list:
+        """Per-layer states; `fixed` for buffers updated in place (modules/fixed.py)."""
+        return [m.init_state(fixed) for m in self.model]
 
     def forward(self, x: torch.Tensor, state: list | None = None) -> torch.Tensor:
         for i, m in enumerate(self.model):

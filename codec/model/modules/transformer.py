@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..config import CodecConfig
+from .fixed import FixedShape
 
 QUERY_BLOCK = 256  # queries per attention block: bounds the score matrix to 256 x (256 + context)
 
@@ -35,49 +36,68 @@ def store_column_major_(module: nn.Module, name: str) -> None:
 
 
 class KVCache:
-    """Keys and values of one layer's recent steps, [B, H, n, head_dim] each.
+    """Keys and values of one layer's recent steps in one buffer [2, B, H, capacity, head_dim].
 
     A buffer of twice the window: new steps are written after the old ones, and only when
     the buffer is full are the last `keep` steps moved to its front. That makes appending
     O(new steps) on average, where concatenating would copy the whole window every call.
+    Keys and values share the buffer so that one copy appends both.
     """
 
-    __slots__ = ("buf_k", "buf_v", "keep", "n")
+    __slots__ = ("buf", "keep", "n")
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
         self.n = 0
-        self.buf_k: torch.Tensor | None = None
-        self.buf_v: torch.Tensor | None = None
+        self.buf: torch.Tensor | None = None
 
-    def extend(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Append k, v [B, H, T, d]; return views of the past (<= keep steps) plus them."""
-        t = k.shape[2]
-        if self.buf_k is None or self.n + t > self.buf_k.shape[2]:
-            past_k = (
-                None
-                if self.buf_k is None
-                else self.buf_k[:, :, max(0, self.n - self.keep) : self.n]
-            )
-            past_v = (
-                None
-                if self.buf_v is None
-                else self.buf_v[:, :, max(0, self.n - self.keep) : self.n]
-            )
-            n_past = 0 if past_k is None else past_k.shape[2]
-            cap = max(2 * self.keep, n_past + 2 * t)
-            b, h, _, d = k.shape
-            new_k = k.new_empty(b, h, cap, d)
-            new_v = v.new_empty(b, h, cap, d)
-            if n_past:
-                new_k[:, :, :n_past] = past_k
-                new_v[:, :, :n_past] = past_v
-            self.buf_k, self.buf_v, self.n = new_k, new_v, n_past
+    def extend(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append kv [2, B, H, T, d] (keys, values); return views k, v [B, H, n, d] of the
+        past (<= keep steps) plus the new steps."""
+        t = kv.shape[3]
+        if self.buf is None or self.n + t > self.buf.shape[3]:
+            self._grow(kv)
         start = max(0, self.n - self.keep)
-        self.buf_k[:, :, self.n : self.n + t] = k
-        self.buf_v[:, :, self.n : self.n + t] = v
+        self.buf[:, :, :, self.n : self.n + t] = kv
         self.n += t
-        return self.buf_k[:, :, start : self.n], self.buf_v[:, :, start : self.n]
+        k, v = self.buf[:, :, :, start : self.n].unbind(0)
+        return k, v
+
+    def _grow(self, kv: torch.Tensor) -> None:
+        """A new buffer holding the last `keep` steps at its front, with room for 2 calls."""
+        n_past = 0 if self.buf is None else min(self.n, self.keep)
+        cap = max(2 * self.keep, n_past + 2 * kv.shape[3])
+        _, b, h, _, d = kv.shape
+        new = kv.new_empty(2, b, h, cap, d)
+        if n_past:
+            new[:, :, :, :n_past] = self.buf[:, :, :, self.n - n_past : self.n]
+        self.buf, self.n = new, n_past
+
+
+class FixedKVCache:
+    """Keys and values of the last S = keep + T steps in a fixed buffer [2, B, H, S, d].
+
+    For a fixed-shape step of T new steps per call: each call slides the buffer by T and
+    writes the new steps at its end, so the keys stay in time order (the attention sums in
+    the order the growing cache does) and every call sees the same shapes. Slots before the
+    first step hold zeros and are masked out (FixedTransformerState.mask).
+    """
+
+    __slots__ = ("buf",)
+
+    def __init__(self, buf: torch.Tensor) -> None:
+        self.buf = buf
+
+    def extend(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append kv [2, B, H, T, d]; return k, v [B, H, S, d] (the whole buffer)."""
+        t = kv.shape[3]
+        self.buf[:, :, :, :-t] = self.buf[:, :, :, t:].clone()  # overlapping: copy first
+        self.buf[:, :, :, -t:] = kv
+        k, v = self.buf.unbind(0)
+        return k, v
+
+    def reset_(self) -> None:
+        self.buf.zero_()
 
 
 class TransformerState:
@@ -88,6 +108,49 @@ class TransformerState:
     def __init__(self, num_layers: int, context: int) -> None:
         self.offset = 0
         self.caches = [KVCache(context - 1) for _ in range(num_layers)]
+
+    def advance(self, t: int) -> None:
+        self.offset += t
+
+
+class FixedTransformerState:
+    """Fixed-shape state for exactly `fixed.steps` new steps per call (CUDA graphs).
+
+    `offset` is a device tensor [] int64, so positions and the mask are computed on the
+    device. Key slot j of the S = context - 1 + T slots holds step offset + T - S + j, so
+    query i (step offset + i) may see it when 0 <= i + S - T - j < context (fixed: the
+    window) and the step exists, j >= S - T - offset (the only part that changes).
+    """
+
+    __slots__ = ("caches", "keep_from", "offset", "slots", "steps", "window")
+
+    def __init__(self, cfg: CodecConfig, fixed: FixedShape) -> None:
+        t, dev = fixed.steps, fixed.device
+        s = cfg.context - 1 + t
+        shape = (2, fixed.batch, cfg.num_heads, s, cfg.head_dim)
+        self.caches = [
+            FixedKVCache(torch.zeros(shape, device=dev, dtype=fixed.dtype))
+            for _ in range(cfg.num_layers)
+        ]
+        self.steps = t
+        self.offset = torch.zeros((), dtype=torch.int64, device=dev)
+        j = torch.arange(s, device=dev)
+        delta = torch.arange(t, device=dev)[:, None] + (s - t) - j[None]
+        self.window = (delta >= 0) & (delta < cfg.context)  # [T, S]
+        self.slots = j
+        self.keep_from = s - t
+
+    def mask(self) -> torch.Tensor:
+        """[T, S] bool: the window, less the slots before the first step."""
+        return self.window & (self.slots >= self.keep_from - self.offset)
+
+    def advance(self, t: int) -> None:
+        self.offset.add_(t)
+
+    def reset_(self) -> None:
+        for c in self.caches:
+            c.reset_()
+        self.offset.zero_()
 
 
 class LayerScale(nn.Module):
@@ -110,25 +173,71 @@ class SelfAttention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
 
 
-def rope_tables(
-    positions: torch.Tensor, head_dim: int, max_period: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos, sin [T, head_dim / 2] for absolute positions [T] (float32, as the reference)."""
+def rope_angles(positions: torch.Tensor, head_dim: int, max_period: float) -> torch.Tensor:
+    """Rotary angles [T, head_dim / 2] for absolute positions [T] (float32, as the reference)."""
     i = torch.arange(head_dim // 2, device=positions.device, dtype=torch.float32)
     freqs = torch.exp(i * (-math.log(max_period) * 2 / head_dim))
-    angles = positions.to(torch.float32)[:, None] * freqs[None]
-    return angles.cos(), angles.sin()
+    return positions.to(torch.float32)[:, None] * freqs[None]
 
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate interleaved pairs (x[2i], x[2i+1]) of x [B, H, T, head_dim]."""
-    xp = x.float().unflatten(-1, (-1, 2))
-    xr, xi = xp[..., 0], xp[..., 1]
-    out = torch.stack([xr * cos - xi * sin, xr * sin + xi * cos], dim=-1)
-    return out.flatten(-2).to(x.dtype)
+class RotaryTable:
+    """Rotary factors of a range of absolute positions, kept between calls.
+
+    `factors(start, t)` is [t, 3, 1, head_dim / 2] complex64: cos + i sin for the query and
+    key slots of a packed q/k/v tensor and exactly 1 for the value slot, so that one complex
+    product rotates q and k and leaves v unchanged (v * 1 is exact). Each position's angle
+    is computed on its own (position x frequency), so a table made once gives the values a
+    per-call computation would; streaming then pays a slice instead of ~10 small ops.
+    """
+
+    SPAN = 1024  # positions computed at once; recomputed when a call leaves the range
+
+    def __init__(self, head_dim: int, max_period: float) -> None:
+        self.head_dim = head_dim
+        self.max_period = max_period
+        self.base = 0
+        self.table: torch.Tensor | None = None  # [span, 3, 1, head_dim / 2] complex64
+
+    def factors(self, start: int, t: int, device: torch.device) -> torch.Tensor:
+        tab = self.table
+        if (
+            tab is None
+            or tab.device != device
+            or start < self.base
+            or start + t > self.base + tab.shape[0]
+        ):
+            tab = self._make(start, max(t, self.SPAN), device)
+        return tab[start - self.base : start - self.base + t]
+
+    def factors_at(self, offset: torch.Tensor, t: int) -> torch.Tensor:
+        """As `factors`, for a start held on the device (offset [] int64): same values."""
+        pos = offset + torch.arange(t, device=offset.device)
+        angles = rope_angles(pos, self.head_dim, self.max_period)
+        rot = torch.complex(angles.cos(), angles.sin())
+        return torch.stack([rot, rot, torch.ones_like(rot)], dim=1)[:, :, None]
+
+    def _make(self, start: int, n: int, device: torch.device) -> torch.Tensor:
+        pos = torch.arange(start, start + n, device=device)
+        angles = rope_angles(pos, self.head_dim, self.max_period)
+        rot = torch.complex(angles.cos(), angles.sin())  # [n, head_dim / 2]
+        one = torch.ones_like(rot)
+        tab = torch.stack([rot, rot, one], dim=1)[:, :, None]  # [n, 3, 1, head_dim / 2]
+        self.table, self.base = tab, start
+        return tab
 
 
-_mask_cache: dict[tuple[int, int, int, str], torch.Tensor] = {}
+def rotate(qkv: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
+    """RoPE on interleaved pairs (x[2i], x[2i+1]) of q and k. qkv [B, T, 3, H, head_dim],
+    factors [T, 3, 1, head_dim / 2] (RotaryTable) -> [B, T, 3, H, head_dim], values as given.
+
+    As a complex product (xr + i xi)(cos + i sin): one op for q, k and v together.
+    """
+    x = qkv if qkv.dtype in (torch.float32, torch.float64) else qkv.float()
+    out = torch.view_as_real(torch.view_as_complex(x.unflatten(-1, (-1, 2))) * factors)
+    return out.flatten(-2).to(qkv.dtype)
+
+
+_mask_cache: dict[tuple[int, int, int, torch.device], torch.Tensor] = {}
 
 
 def window_mask(n_q: int, n_k: int, context: int, device: torch.device) -> torch.Tensor:
@@ -136,7 +245,7 @@ def window_mask(n_q: int, n_k: int, context: int, device: torch.device) -> torch
 
     allowed(i, j) = 0 <= (n_k - n_q + i) - j < context. Memoised: it depends on sizes only.
     """
-    key = (n_q, n_k, context, str(device))
+    key = (n_q, n_k, context, device)
     mask = _mask_cache.get(key)
     if mask is None:
         qpos = torch.arange(n_k - n_q, n_k, device=device)[:, None]
@@ -149,15 +258,22 @@ def window_mask(n_q: int, n_k: int, context: int, device: torch.device) -> torch
 
 
 def windowed_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, context: int
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    context: int,
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """q [B, H, Tq, d]; k, v [B, H, Tk, d] whose last Tq steps are the queries' own steps.
 
     Returns [B, H, Tq, d]. Splits the queries into blocks and gives each block only the keys
-    its window can reach, so the cost is O(Tq * (block + context)).
+    its window can reach, so the cost is O(Tq * (block + context)). `mask` [Tq, Tk], when
+    given (fixed-shape steps), replaces the window mask.
     """
     n_q, n_k = q.shape[2], k.shape[2]
     past = n_k - n_q
+    if mask is not None:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     if n_q <= QUERY_BLOCK:
         mask = window_mask(n_q, n_k, context, q.device)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
@@ -192,23 +308,33 @@ class TransformerLayer(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        cos: torch.Tensor,
-        sin: torch.Tensor,
-        state: TransformerState | None,
+        factors: torch.Tensor,
+        state: TransformerState | FixedTransformerState | None,
         index: int,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """x [B, T, D], rotary factors [T, 3, 1, head_dim / 2] -> [B, T, D].
+
+        Functional calls on the modules' parameters (no nn.Module dispatch): streaming runs
+        this on 2 steps, where each op's overhead, not its arithmetic, is the cost.
+        """
         b, t, d = x.shape
         h = self.cfg.num_heads
-        qkv = F.linear(self.norm1(x), self.self_attn.in_proj_weight)
-        q, k, v = qkv.view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4).unbind(0)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        if state is not None:
-            k, v = state.caches[index].extend(k, v)
-        a = windowed_attention(q, k, v, self.cfg.context)
-        a = self.self_attn.out_proj(a.transpose(1, 2).reshape(b, t, d))
-        x = x + self.layer_scale_1(a)
-        m = self.linear2(F.gelu(self.linear1(self.norm2(x))))
-        return x + self.layer_scale_2(m)
+        n1, n2 = self.norm1, self.norm2
+        y = F.layer_norm(x, n1.normalized_shape, n1.weight, n1.bias, n1.eps)
+        qkv = F.linear(y, self.self_attn.in_proj_weight).view(b, t, 3, h, d // h)
+        qkv = rotate(qkv, factors).permute(2, 0, 3, 1, 4)  # [3, B, H, T, head_dim]
+        if state is None:
+            q, k, v = qkv.unbind(0)
+        else:
+            q = qkv[0]
+            k, v = state.caches[index].extend(qkv[1:])
+        a = windowed_attention(q, k, v, self.cfg.context, mask)
+        a = F.linear(a.transpose(1, 2).reshape(b, t, d), self.self_attn.out_proj.weight)
+        x = torch.addcmul(x, a, self.layer_scale_1.scale)  # x + a * scale, one op
+        y = F.layer_norm(x, n2.normalized_shape, n2.weight, n2.bias, n2.eps)
+        m = F.linear(F.gelu(F.linear(y, self.linear1.weight)), self.linear2.weight)
+        return torch.addcmul(x, m, self.layer_scale_2.scale)
 
 
 class _Layers(nn.Module):
@@ -224,18 +350,30 @@ class Transformer(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.transformer = _Layers(cfg)
+        self.rotary = RotaryTable(cfg.head_dim, cfg.max_period)  # a cache, not a parameter
 
-    def init_state(self) -> TransformerState:
+    def init_state(
+        self, fixed: FixedShape | None = None
+    ) -> TransformerState | FixedTransformerState:
+        if fixed is not None:
+            return FixedTransformerState(self.cfg, fixed)
         return TransformerState(self.cfg.num_layers, self.cfg.context)
 
-    def forward(self, x: torch.Tensor, state: TransformerState | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, state: TransformerState | FixedTransformerState | None = None
+    ) -> torch.Tensor:
         t = x.shape[-1]
-        start = 0 if state is None else state.offset
-        pos = torch.arange(start, start + t, device=x.device)
-        cos, sin = rope_tables(pos, self.cfg.head_dim, self.cfg.max_period)
+        mask = None
+        if isinstance(state, FixedTransformerState):
+            if t != state.steps:
+                raise ValueError(f"this fixed-shape state takes {state.steps} steps, got {t}")
+            factors, mask = self.rotary.factors_at(state.offset, t), state.mask()
+        else:
+            start = 0 if state is None else state.offset
+            factors = self.rotary.factors(start, t, x.device)
         y = x.transpose(1, 2)
         for i, layer in enumerate(self.transformer.layers):
-            y = layer(y, cos, sin, state, i)
+            y = layer(y, factors, state, i, mask)
         if state is not None:
-            state.offset += t
+            state.advance(t)
         return y.transpose(1, 2)
