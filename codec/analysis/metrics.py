@@ -13,6 +13,7 @@ Levels of silence use documented floors (LOUDNESS) so differences stay finite.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import warnings
@@ -63,7 +64,17 @@ ALIGN_MAX_LAG_S = 0.1  # channel_metrics searches delays up to +-100 ms
 # PESQ (ITU-T P.862.2, wideband) through the `pesq` package, which wraps the ITU reference
 # code: defined for speech at 16 kHz only, so both signals are resampled to `rate` first.
 # It needs at least `min_seconds` of audio (the reference code's own limit).
-PESQ = {"rate": 16_000, "mode": "wb", "min_seconds": 0.25, "label": "PESQ (wideband, 16 kHz)"}
+PESQ = {
+    "rate": 16_000,
+    "mode": "wb",
+    "min_seconds": 0.25,
+    # longer pairs are scored in pieces of at most this long and the scores averaged: the
+    # ITU code's utterance tables have a fixed size (50), and on long inputs it writes past
+    # them (ludlows/PESQ issue 18, "stack smashing" at ~120 s; here a 10-minute file's
+    # measurement corrupted the metrics thread's stack and crashed the app later)
+    "max_seconds": 15.0,
+    "label": "PESQ (wideband, 16 kHz)",
+}
 
 CHANNEL_METRIC_KEYS = (
     "si_sdr",
@@ -219,9 +230,11 @@ def pesq_wb(ref: np.ndarray, est: np.ndarray, sr: int) -> PesqScore:
     """Wideband PESQ (P.862.2, MOS-LQO, about 1.0 to 4.64) of est [T] against ref [T].
 
     Meant for speech: music and noise get a number that means little. Both signals are
-    resampled from sr to PESQ["rate"] (16 kHz) with soxr. NaN with a reason, never an
-    exception, where PESQ is undefined: under PESQ["min_seconds"], a silent reference or
-    reconstruction, no utterance found by the ITU code, the package missing.
+    resampled from sr to PESQ["rate"] (16 kHz) with soxr. Past PESQ["max_seconds"] the
+    pair is scored in equal consecutive pieces and the pieces' scores are averaged. NaN
+    with a reason, never an exception, where PESQ is undefined: under PESQ["min_seconds"],
+    a silent reference or reconstruction, no utterance found by the ITU code, the package
+    missing.
     """
     r, e = _pair(ref, est)
     nan = float("nan")
@@ -240,6 +253,18 @@ def pesq_wb(ref: np.ndarray, est: np.ndarray, sr: int) -> PesqScore:
     rate = PESQ["rate"]
     r16 = resample(r[None].astype(np.float32), sr, rate)[0]
     e16 = resample(e[None].astype(np.float32), sr, rate)[0]
+    pieces = max(1, math.ceil(len(r16) / (PESQ["max_seconds"] * rate)))
+    bounds = np.linspace(0, len(r16), pieces + 1).round().astype(int)
+    scores = [_pesq_piece(_pesq, rate, r16[a:b], e16[a:b]) for a, b in itertools.pairwise(bounds)]
+    values = [v.value for v in scores if math.isfinite(v.value)]
+    if not values:
+        return scores[0]
+    return PesqScore(float(np.mean(values)), "")
+
+
+def _pesq_piece(_pesq, rate: int, r16: np.ndarray, e16: np.ndarray) -> PesqScore:
+    """The ITU code on one piece (at most PESQ["max_seconds"]) at 16 kHz."""
+    nan = float("nan")
     try:
         with _PESQ_LOCK:
             value = float(_pesq.pesq(rate, r16, e16, PESQ["mode"]))

@@ -3,6 +3,7 @@ rate, NaN with a reason where the ITU code refuses, and part of channel_metrics.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -65,3 +66,32 @@ def test_in_channel_metrics(speech):
     m = channel_metrics(x48[:96_000], 0.5 * x48[:96_000], 48_000)
     assert tuple(m) == CHANNEL_METRIC_KEYS and CHANNEL_METRIC_KEYS[-1] == "pesq_wb"
     assert m["pesq_wb"] > 4.0  # PESQ aligns levels: a gain alone costs little
+
+
+def test_a_long_pair_is_scored_in_pieces_the_itu_code_can_take(monkeypatch):
+    """Past PESQ["max_seconds"] the ITU code gets equal pieces (its utterance tables have a
+    fixed size and it overflows them on long input), and the score is their mean."""
+    pesq = need_module("pesq")
+    import soundfile as sf
+
+    x, sr = sf.read(str(SAMPLES / "english_speech.flac"), dtype="float64")
+    x16 = soxr.resample(x, sr, 16_000)
+    x16 = np.tile(x16, math.ceil(40 * 16_000 / len(x16)))[: 40 * 16_000]  # 40 s of speech
+    y16 = x16 + 0.03 * np.std(x16) * np.random.default_rng(3).normal(size=len(x16))
+    calls = []
+    real = pesq.pesq
+
+    def recording(rate, ref, deg, mode):
+        calls.append(len(ref))
+        return real(rate, ref, deg, mode)
+
+    monkeypatch.setattr(pesq, "pesq", recording)
+    got = pesq_wb(x16, y16, 16_000)
+    assert len(calls) == 3 and max(calls) <= PESQ["max_seconds"] * 16_000
+    assert sum(calls) == len(x16)  # consecutive pieces, nothing left out
+    bounds = np.cumsum([0, *calls])
+    pieces = [
+        real(16_000, x16[a:b].astype(np.float32), y16[a:b].astype(np.float32), "wb")
+        for a, b in itertools.pairwise(bounds)
+    ]
+    assert got.value == pytest.approx(np.mean(pieces), abs=1e-6) and not got.reason
