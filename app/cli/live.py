@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--block-ms", type=float, default=5.0, help="device block (default 5 ms)")
     p.add_argument(
+        "--device-latency-ms",
+        type=float,
+        default=0.0,
+        help="latency asked of the audio devices, each direction, ms (default 0: the host "
+        "API's 'low')",
+    )
+    p.add_argument(
         "--two-streams",
         action="store_true",
         help="an input and an output stream instead of one duplex stream",
@@ -133,6 +140,7 @@ def summary(engine, st, result, elapsed: float, names: tuple[str, str], model: s
         "device_rate": engine.device_rate,
         "block": engine.block,
         "duplex": st.duplex,
+        "threads": st.threads,
         "input_device": names[0],
         "output_device": names[1],
         "model": model,
@@ -154,6 +162,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise LiveError("--seconds must be more than 0")
     if not 1.0 <= args.block_ms <= 80.0:
         raise LiveError("--block-ms must be between 1 and 80")
+    if not 0.0 <= args.device_latency_ms <= 500.0:
+        raise LiveError("--device-latency-ms must be between 0 and 500")
 
 
 def open_engine(codec, backend, in_dev: int | None, out_dev: int | None, args, spool):
@@ -178,6 +188,7 @@ def open_engine(codec, backend, in_dev: int | None, out_dev: int | None, args, s
             spool=spool,
             block_s=args.block_ms / 1000.0,
             duplex=not args.two_streams,
+            device_latency=args.device_latency_ms / 1000.0 if args.device_latency_ms else "low",
         )
         try:
             engine.open()
@@ -268,7 +279,7 @@ def run_live(args: argparse.Namespace, backend=None, out=None, err=None, on_engi
     print(
         f"live: {names.get(in_dev, in_dev)} -> {codec.description} (K={args.codebooks}) -> "
         f"{names.get(out_dev, out_dev)}, {engine.device_rate} Hz, {kind}, blocks of "
-        f"{engine.block} samples; Ctrl-C stops",
+        f"{engine.block} samples, {engine.stats.threads} torch thread(s); Ctrl-C stops",
         file=err,
     )
     result, elapsed = drive(engine, args, err, on_engine)

@@ -32,6 +32,7 @@ import torch
 
 from codec.audio.wav_stream import WavStreamWriter
 from codec.errors import CodecError
+from codec.model.threads import fastest_threads, torch_threads
 
 from .devices import AudioBackend
 from .jitter import JitterBuffer
@@ -41,6 +42,13 @@ from .resampler import LiveResampler
 
 MAX_QUEUED_FRAMES = 25  # 2 s of input backlog; beyond that the oldest input is dropped
 BLOCK_S = 0.005  # device block: small blocks keep the devices' share of the latency small
+# The latency asked of PortAudio for each direction: the host API's "low" unless told.
+# Measured on the PipeWire loopback (demo codec, readout median / PortAudio over- and
+# underflows): 30 s runs: "low" 126-129 ms / 1-4, 10 ms 123 ms / 1, 5 ms 118 ms / 60,
+# 1 ms 118 ms / 61; 60 s runs: "low" 128 ms / 1, 10 ms 128 ms / 4. Below 10 ms the
+# device layer runs dry twice a second; between "low" and 10 ms the runs' spread is wider
+# than the difference, so "low" stays the default (`live --device-latency-ms` sets it).
+DEVICE_LATENCY_S: float | str = "low"
 
 
 @dataclass
@@ -68,6 +76,7 @@ class LiveStats:
     probe_note: str = ""  # what the last probe found, or why it failed
     duplex: bool = False  # one duplex stream (else an input and an output stream)
     block: int = 0  # device block, samples
+    threads: int = 0  # torch threads the frame loop runs on (chosen by timing, at open)
 
 
 @dataclass
@@ -149,6 +158,7 @@ class LiveEngine:
         control: LiveControl | None = None,
         block_s: float = BLOCK_S,
         duplex: bool = True,
+        device_latency: float | str = DEVICE_LATENCY_S,
     ) -> None:
         self.codec = codec
         self.spool = Path(spool) if spool is not None else None
@@ -158,6 +168,7 @@ class LiveEngine:
         self.device_rate = device_rate or self.rate
         self.block = max(round(self.device_rate * block_s), 16)
         self.want_duplex = duplex
+        self.device_latency = device_latency  # seconds, or PortAudio's "low"/"high"
         self.control = control or LiveControl(k)
         self.stats = LiveStats(k=self.control.settings()[0], block=self.block)
         self.error = ""
@@ -216,10 +227,34 @@ class LiveEngine:
         self._out_cb(outdata, frames, time_info, status)
 
     # ---- control -----------------------------------------------------------------------
+    def choose_threads(self) -> dict[int, float]:
+        """Time the codec's streaming step on 1 and on all torch threads (fresh states,
+        before any stream opens) and keep the count the frame loop will use; returns the
+        median ms per frame of each (codec.model.threads says why this matters)."""
+        rng = np.random.default_rng(0)
+        x = torch.from_numpy(0.1 * rng.standard_normal((1, 1, self.codec.frame_size))).float()
+
+        def make_step():
+            enc, dec = self.codec.stream_encoder(), self.codec.stream_decoder()
+
+            def step():
+                with torch.inference_mode():
+                    dec.step(enc.step(x))
+
+            return step
+
+        # two threads must be clearly faster: the audio server and the callbacks share
+        # these cores, and a step on fewer threads keeps its time when they wake
+        self.stats.threads, times = fastest_threads(make_step, timed=10, prefer_fewer=1.4)
+        return times
+
     def open(self) -> None:
         """Open and start the streams (raises RuntimeError with a reason): one duplex stream
         where the backend and devices allow it (input and output then share one clock and
-        one callback), else an input and an output stream started together."""
+        one callback), else an input and an output stream started together. The frame
+        loop's thread count is chosen first, unless already chosen."""
+        if not self.stats.threads:
+            self.choose_threads()
         errors = []
         if self.want_duplex and getattr(self.backend, "duplex_stream", None) is not None:
             try:
@@ -229,7 +264,7 @@ class LiveEngine:
                     self._duplex_cb,
                     device=(self.input_device, self.output_device),
                     blocksize=self.block,
-                    latency="low",
+                    latency=self.device_latency,
                 )
                 self._streams = [s]
                 s.start()
@@ -245,7 +280,7 @@ class LiveEngine:
                     self._out_cb,
                     device=self.output_device,
                     blocksize=self.block,
-                    latency="low",
+                    latency=self.device_latency,
                 )
                 self._streams = [out]
                 inp = self.backend.input_stream(
@@ -254,7 +289,7 @@ class LiveEngine:
                     self._in_cb,
                     device=self.input_device,
                     blocksize=self.block,
-                    latency="low",
+                    latency=self.device_latency,
                 )
                 self._streams.append(inp)
                 out.start()
@@ -300,7 +335,8 @@ class LiveEngine:
             self._meter = LatencyMeter(self.device_rate)
         self._open_spool()
         try:
-            self._loop(enc, dec, rs_in, rs_out, fs, poll_s)
+            with torch_threads(self.stats.threads or torch.get_num_threads()):
+                self._loop(enc, dec, rs_in, rs_out, fs, poll_s)
         finally:
             self._finish_probe(force=True)
             self._close_spool()

@@ -235,7 +235,8 @@ class LivePanel(QWidget):
         self.tokens[: len(codes), -1] = codes
         r = self.readouts
         r["k"].setText(str(st.k))
-        r["compute"].setText(f"{st.compute_ms:.1f} ms (avg {st.compute_ms_avg:.1f})")
+        threads = f", {st.threads} thread{'s' if st.threads > 1 else ''}" if st.threads else ""
+        r["compute"].setText(f"{st.compute_ms:.1f} ms (avg {st.compute_ms_avg:.1f}{threads})")
         r["rtf"].setText(f"{st.rtf:.2f}")
         r["latency"].setText(latency_text(st))
         if st.probe_note or st.measured_latency_ms:

@@ -8,13 +8,18 @@ import time
 import numpy as np
 import torch
 
+from codec.model.threads import torch_threads
 
-def reference(codec, x: np.ndarray, ks: list[int]) -> np.ndarray:
+
+def reference(codec, x: np.ndarray, ks: list[int], threads: int) -> np.ndarray:
+    """The streaming decode of x at K = ks[i] for frame i, on `threads` torch threads (the
+    engine's count: another count rounds its matmuls differently)."""
     enc, dec = codec.stream_encoder(), codec.stream_decoder()
     out = []
-    for i, k in enumerate(ks):
-        frame = torch.from_numpy(x[i * 1920 : (i + 1) * 1920]).view(1, 1, -1)
-        out.append(dec.step(enc.step(frame)[:, :k])[0, 0].numpy())
+    with torch_threads(threads):
+        for i, k in enumerate(ks):
+            frame = torch.from_numpy(x[i * 1920 : (i + 1) * 1920]).view(1, 1, -1)
+            out.append(dec.step(enc.step(frame)[:, :k])[0, 0].numpy())
     return np.concatenate(out)
 
 

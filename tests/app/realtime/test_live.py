@@ -38,7 +38,7 @@ def test_output_equals_streaming_decode_and_k_switches_next_frame(tiny):
     thread.join(10)
     r = box["r"]
     assert r.ks == schedule
-    ref = reference(tiny, x, schedule)
+    ref = reference(tiny, x, schedule, engine.stats.threads)
     assert np.array_equal(r.output24, ref)
     assert np.array_equal(r.input24, x[: 14 * 1920])
     played = np.concatenate(spk.played)[:, 0]
@@ -87,7 +87,8 @@ def test_resampled_device_rate(tiny):
     assert n >= 12 and len(r.input24) == n * 1920
     in24 = LiveResampler(48_000, 24_000).process(x48)
     np.testing.assert_allclose(r.input24, in24[: n * 1920], atol=1e-6)
-    np.testing.assert_allclose(r.output24, reference(tiny, r.input24, [32] * n), atol=1e-5)
+    ref = reference(tiny, r.input24, [32] * n, engine.stats.threads)
+    np.testing.assert_allclose(r.output24, ref, atol=1e-5)
     played = np.concatenate(dev.played)[:, 0]
     start_at = int(np.flatnonzero(played)[0])
     back = LiveResampler(24_000, 48_000).process(r.output24)
@@ -171,7 +172,7 @@ def test_duplex_codec_output_frame_exact_with_k_switch(tiny):
     thread.join(10)
     r = box["r"]
     assert r.ks[:14] == schedule
-    ref = reference(tiny, x, schedule)
+    ref = reference(tiny, x, schedule, engine.stats.threads)
     assert np.array_equal(r.output24[: 14 * 1920], ref)
     played = np.concatenate(dev.played)[:, 0]
     assert np.array_equal(played[1920 : 15 * 1920], ref)
@@ -251,7 +252,7 @@ def test_jitter_buffer_recovers_after_a_stall(tiny):
     assert st.late == 1 and st.samples_skipped > 0 and st.dropped == 0
     r = box["r"]
     assert len(r.output24) == 150 * 1920  # nothing lost from the recording
-    ref = reference(tiny, x, [8] * 150)
+    ref = reference(tiny, x, [8] * 150, engine.stats.threads)
     played = np.concatenate(dev.played)[:, 0]
     end = len(played)
     assert np.array_equal(played[end - 20 * 1920 : end], ref[end - 21 * 1920 : end - 1920])
