@@ -273,13 +273,15 @@ def copy_into(src, pos: int, dst: np.ndarray) -> None:
 
 class Segments:
     """A source known in parts: (start sample, [n, C] float32) pieces of a signal `length`
-    samples long, silence elsewhere. Immutable: more parts arrive as a new Segments (the
-    GUI thread hands each one to the player whole)."""
+    samples long, over a `base` [length, C] (what plays where no part is: the previous
+    source) or silence. Immutable: more parts arrive as a new Segments (the GUI thread
+    hands each one to the player whole)."""
 
-    __slots__ = ("length", "parts")
+    __slots__ = ("base", "length", "parts")
 
-    def __init__(self, length: int, parts: tuple = ()) -> None:
+    def __init__(self, length: int, parts: tuple = (), base: np.ndarray | None = None) -> None:
         self.length, self.parts = int(length), tuple(parts)
+        self.base = base if base is not None and len(base) == self.length else None
 
     def __len__(self) -> int:
         return self.length
@@ -292,7 +294,7 @@ class Segments:
     def with_part(self, start: int, x: np.ndarray) -> Segments:
         """x [n, C]: samples start..start + n (cut at the signal's end)."""
         x = np.ascontiguousarray(x[: max(0, self.length - start)], dtype=np.float32)
-        return Segments(self.length, (*self.parts, (int(start), x)))
+        return Segments(self.length, (*self.parts, (int(start), x)), self.base)
 
     def covers(self, pos: int) -> bool:
         return any(s <= pos < s + len(x) for s, x in self.parts)
@@ -300,13 +302,19 @@ class Segments:
     def read_into(self, dst: np.ndarray, pos: int) -> None:
         dst.fill(0)
         n = len(dst)
+        if self.base is not None:
+            self._copy(dst, 0, self.base[pos : pos + n])
         for s, x in self.parts:
             a, b = max(pos, s), min(pos + n, s + len(x))
             if a < b:
-                part = x[a - s : b - s]
-                dst[a - pos : b - pos] = (
-                    part[:, :1] if part.shape[1] < dst.shape[1] else part[:, : dst.shape[1]]
-                )
+                self._copy(dst, a - pos, x[a - s : b - s])
+
+    @staticmethod
+    def _copy(dst: np.ndarray, at: int, part: np.ndarray) -> None:
+        """part [m, C'] into dst[at : at + m] (a mono part fills every channel)."""
+        dst[at : at + len(part)] = (
+            part[:, :1] if part.shape[1] < dst.shape[1] else part[:, : dst.shape[1]]
+        )
 
 
 class Crossfade:

@@ -63,6 +63,7 @@ class CompareController(QObject):
         # where the listener is, in seconds (the transport's cursor): a new K is decoded
         # there first (codec.session.quick)
         self.playhead_s: Callable[[], float] = lambda: 0.0
+        self.playing: Callable[[], bool] = lambda: False  # whether that cursor moves
         self.stream_on = False
         self.stream_result = None
         self._file_token = jobs.CancelToken()
@@ -222,7 +223,8 @@ class CompareController(QObject):
         what = "" if self.part == "all" else f" ({self.part})"
         self.busy.emit(f"decoding K={k}{what}", True)
         frame = int(self.playhead_s() * c.codec_rate / self.info.frame_size) if self.info else 0
-        self._decode = jobs.SwitchK(self._file_token.child(), c, k, frame, self.part)
+        token = self._file_token.child()
+        self._decode = jobs.SwitchK(token, c, k, frame, self.part, playing=self.playing())
         self.worker.submit(self._decode)
 
     # ---- measurements --------------------------------------------------------------------

@@ -37,6 +37,7 @@ class TransportController(QObject):
         compare.measured.connect(self._measured)
         compare.quickPart.connect(self._quick_part)
         compare.playhead_s = self.position_seconds
+        compare.playing = lambda: self.player.playing
         self._quick: tuple[int, str] | None = None  # the (K, part) B's pieces belong to
 
     # ---- following the comparison ----------------------------------------------------------
@@ -83,8 +84,11 @@ class TransportController(QObject):
         if self._quick == key and isinstance(b, Segments):
             self.player.set_b(b.with_part(start, piece))
         else:
+            # until the new K's pieces reach a place, B goes on with what it played there
+            base = b.base if isinstance(b, Segments) else b
             self._quick = key
-            self.player.crossfade_source(1, Segments(self.player.length).with_part(start, piece))
+            segments = Segments(self.player.length, base=base).with_part(start, piece)
+            self.player.crossfade_source(1, segments)
             self.bAvailable.emit(True)
 
     def _measured(self, k: int) -> None:

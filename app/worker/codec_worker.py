@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable
 
 import numpy as np
+import torch
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from codec.analysis import stream_check as sc
@@ -43,6 +44,8 @@ class CodecWorker(QObject):
         self.policy = policy
         self.inbox = jobs.Inbox()
         self.codec = None  # owned by the worker's thread; the GUI reads only CodecInfo
+        # seconds a K switch's first piece takes (codec.session.quick), per torch threads
+        self.quick_cost: dict[int, float] = {}
         self.geometry = None  # the codec's CodebookGeometry (read-only arrays)
         self._closing = jobs.CancelToken()
         self._last_progress = 0.0
@@ -129,6 +132,11 @@ class CodecWorker(QObject):
             return
         self.codec = codec
         from codec.analysis.tokens import CodebookGeometry
+        from codec.session.quick import QUICK_THREADS, first_piece_cost
+
+        # K switches start ahead of a playing cursor by what their decode will take
+        counts = {QUICK_THREADS, torch.get_num_threads()}
+        self.quick_cost = {n: first_piece_cost(codec, threads=n) for n in counts}
 
         self.geometry = CodebookGeometry.of(codec.model)
         self.result.emit(jobs.ModelLoaded(req, codec.info, self.geometry))
@@ -177,7 +185,7 @@ class CodecWorker(QObject):
 
     def _switch_k(self, req: jobs.SwitchK) -> None:
         """A new K, heard within a few hundred milliseconds: see codec.session.quick."""
-        from codec.session.quick import quick_decode
+        from codec.session.quick import QUICK_THREADS, lead_frames, quick_decode
 
         codec, c, k = self._need_codec(), req.comparison, req.k
         key = decode_key(k, req.part)
@@ -185,7 +193,21 @@ class CodecWorker(QObject):
         t = time.perf_counter()
         if c.reconstruction(key) is None:
             stopped, pieces = self._stopped(req), []
-            for start, audio, exact in quick_decode(codec, c, k, req.frame, req.part, stopped):
+            # one torch thread while a measurement keeps the other core busy (two would
+            # wait for each other at every op); all of them on an idle machine
+            threads = QUICK_THREADS if self.metrics.busy else torch.get_num_threads()
+            frame = req.frame
+            if req.playing:
+                waited = time.monotonic() - req.submitted
+                cost = self.quick_cost.get(threads, 0.0)
+                frame += lead_frames(waited, cost, codec.frame_rate)
+
+            def learn(seconds: float) -> None:  # this machine, as loaded now
+                old = self.quick_cost.get(threads, seconds)
+                self.quick_cost[threads] = 0.5 * (old + seconds)
+
+            pieces_iter = quick_decode(codec, c, k, frame, req.part, stopped, learn, threads)
+            for start, audio, exact in pieces_iter:
                 self.result.emit(jobs.QuickPart(req, k, start, audio, exact))
                 pieces.append(audio if exact else None)
             if all(p is not None for p in pieces):  # decoded from the first frame: exact

@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -111,12 +112,15 @@ class Decode(Request):
 class SwitchK(Request):
     """Make K heard at once where the listener is: decode from frame `frame` (after a
     short warm-up) ahead first, on to the end in pieces (QuickPart results), then the exact
-    decode from the start (Decoded)."""
+    decode from the start (Decoded). While `playing`, the worker starts that far ahead of
+    `frame` as the cursor will have moved by the time the first piece is ready."""
 
     comparison: Comparison
     k: int
     frame: int
     part: str = "all"
+    playing: bool = False
+    submitted: float = field(default_factory=time.monotonic)  # time.monotonic() seconds
 
 
 @dataclass(frozen=True, eq=False)

@@ -76,6 +76,7 @@ class MetricsThread:
         # deleted object crashed the suite). Callbacks run holding this lock.
         self._emit_lock = threading.Lock()
         self._closed = False
+        self._busy = threading.Event()  # set while an item is measured
         self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
         self._thread.start()
 
@@ -97,8 +98,14 @@ class MetricsThread:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def busy(self) -> bool:
+        """An item is being measured now (it keeps a core busy)."""
+        return self._busy.is_set()
+
     def _loop(self) -> None:
         while (item := self._queue.get()) is not None:
+            self._busy.set()
             try:
                 self._measure(item)
             except Cancelled:
@@ -106,6 +113,8 @@ class MetricsThread:
             except Exception as e:  # one failing metric must not end the thread
                 traceback.print_exc()
                 self._report(self.on_failed, item.request, f"{type(e).__name__}: {e}")
+            finally:
+                self._busy.clear()
             del item
             release_freed_heap()
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..model.runner import as_tensor
+from ..model.runner import BACKGROUND_CHUNK_FRAMES, as_tensor
 
 # ---- codebook geometry ---------------------------------------------------------------------
 
@@ -398,9 +398,6 @@ class TokenAnalysis:
     generation: int  # the comparison's codes this was computed from
     contrib: tuple[Contributions, ...]
     usage: tuple[np.ndarray, ...]
-
-
-BACKGROUND_CHUNK_FRAMES = 16
 
 
 @torch.inference_mode()

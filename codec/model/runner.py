@@ -21,6 +21,11 @@ from .mimi import MimiModel
 # Frames per chunk in batch calls (5.12 s). Chunks of 2.5-5 s were 1.2-1.7x faster than
 # 20 s chunks on a 2-core CPU; results are the same.
 BATCH_CHUNK_FRAMES = 64
+# Frames per chunk of background work (the quality sweep's decodes, the token analysis):
+# the worker checks between chunks whether the user's request waits, so a chunk is the
+# longest a K switch can wait for it (0.64 s of audio: ~60 ms for the full-size Mimi on a
+# 2-core CPU, more for the first chunk of a new shape)
+BACKGROUND_CHUNK_FRAMES = 8
 
 
 def batch_chunk_frames() -> int:

@@ -29,7 +29,7 @@ from ..audio.resample import StreamResampler
 from ..audio.write import open_output, write_format, write_resampled
 from ..errors import Cancelled
 from ..model.codec import MimiCodec
-from ..model.runner import DecoderRunner, EncoderRunner, as_tensor
+from ..model.runner import BACKGROUND_CHUNK_FRAMES, DecoderRunner, EncoderRunner, as_tensor
 from .comparison import Comparison, Measurement, decode_key
 from .policy import DEFAULT_POLICY, LongFilePolicy
 
@@ -181,7 +181,8 @@ def measurement_inputs(
     )
     scope = excerpts.describe(ranges, frames, codec.frame_rate)
     if not scope:  # small chunks: a background measurement steps aside promptly
-        y = decode(codec, comparison, k, cancel=cancel, keep=False, chunk_frames=16)
+        chunk = BACKGROUND_CHUNK_FRAMES
+        y = decode(codec, comparison, k, cancel=cancel, keep=False, chunk_frames=chunk)
         return comparison.x24, y, ""
     ref = excerpts.take(comparison.x24, ranges, fs)
     full = comparison.reconstruction(k)

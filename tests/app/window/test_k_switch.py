@@ -4,6 +4,7 @@ the exact decode of the whole file takes over later without a click."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -130,3 +131,45 @@ def test_the_quick_part_is_close_to_the_exact_decode(tiny):
     # the same computation in other chunk sizes: float rounding only (matmuls of other shapes)
     got = np.concatenate([p for _, p, _ in pieces], 1)[0]
     np.testing.assert_allclose(got, exact, atol=5e-5)
+
+
+def test_until_a_piece_arrives_b_goes_on_with_the_old_decode():
+    """The quick pieces lie over what B played before (never silence where none is yet),
+    mono pieces fill every channel, and a later piece lies over an earlier one."""
+    from app.realtime.player import Segments
+
+    old = np.arange(40, dtype=np.float32).reshape(20, 2)
+    seg = Segments(20, base=old).with_part(5, np.full((4, 1), -1.0, np.float32))
+    seg = seg.with_part(7, np.full((2, 2), -2.0, np.float32))
+    out = np.zeros((20, 2), np.float32)
+    seg.read_into(out, 0)
+    want = old.copy()
+    want[5:7], want[7:9] = -1.0, -2.0
+    np.testing.assert_array_equal(out, want)
+    blank = Segments(20, base=np.zeros((19, 2), np.float32))  # not the same length: no base
+    blank.read_into(out, 0)
+    assert not out.any()
+
+
+def test_the_quick_decode_starts_where_a_playing_cursor_will_be():
+    """The lead covers the wait, the first piece's decode and a margin; the pieces after
+    the first grow by at most PIECE_GROWTH, so each is decoded before it is reached."""
+    rate = 12.5
+    assert quick.lead_frames(0.0, 0.0, rate) == 1  # the margin alone: part of a frame
+    assert quick.lead_frames(0.2, 0.25, rate) == int(np.ceil((0.2 + 0.25 + 0.03) * rate))
+    assert quick.lead_frames(-1.0, -1.0, rate) == 1  # clock skew is not negative time
+    assert quick.first_piece_frames(rate) == 6 + 2
+
+
+def test_quick_pieces_grow_gradually(tiny):
+    from codec.session.comparison import Comparison
+
+    x = np.random.default_rng(3).standard_normal((1, 24_000 * 8)).astype(np.float32) * 0.1
+    c = Comparison("q", x, 24_000)
+    c.set_codes(tiny.encode(torch.from_numpy(x)[:, None]).numpy(), "tiny")
+    costs = []
+    pieces = list(quick.quick_decode(tiny, c, 4, 30, on_cost=costs.append))
+    frames = [p.shape[1] // 1920 for _, p, _ in pieces]
+    assert frames[0] == 2 and len(costs) == 1 and costs[0] > 0
+    assert all(b <= np.ceil(a * quick.PIECE_GROWTH) for a, b in itertools.pairwise(frames[:-1]))
+    assert max(frames) <= quick.PIECE_FRAMES
