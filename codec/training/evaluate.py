@@ -139,6 +139,12 @@ def training_line(source: str) -> str:
         if stage.get("steps")
         else ""
     )
+    dec = sched.get("decoder_stage", {})
+    if dec.get("steps"):
+        then += (
+            f" and {dec['steps']} of its decoder stage (batch {dec.get('batch')}, "
+            f"{dec.get('elapsed_s')} s)"
+        )
     return (
         f"\nTrained {r.get('steps')} steps ({sched.get('ae_steps')} as a plain autoencoder, "
         f"the rest quantized), batch {_batches(r)}{then}, "

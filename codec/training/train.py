@@ -54,6 +54,8 @@ DEFAULTS = dict(
     latent_batch=64,
     latent_lr=3e-4,
     feature_batches=120,  # the latent stage's cached batches (of --batch crops each)
+    decoder_steps=0,  # steps of the decoder stage (decoder_stage.py), after the latent stage
+    decoder_lr=1e-4,
 )
 CALIBRATION_STEPS = 50  # quantized steps at the base rate before the cosine decay starts
 WARMUP_FROM_WEIGHTS = 200  # warm-up steps of a run started from exported weights
@@ -271,6 +273,8 @@ def save_checkpoint(path: Path, run: Run) -> None:
         state["head_opt"] = run.head_opt.state_dict()
     if run.stage:
         state["stage"] = run.stage
+    if run.decoder_stage:
+        state["decoder_stage"] = run.decoder_stage
     torch.save(state, tmp)
     os.replace(tmp, path)
 
@@ -345,6 +349,7 @@ class Run:
     x_probe: torch.Tensor | None = None
     stop: list = field(default_factory=list)
     stage: dict = field(default_factory=dict)  # the latent stage's reference and optimizer
+    decoder_stage: dict = field(default_factory=dict)  # the decoder stage's optimizer
 
     @property
     def ckpt(self) -> Path:
@@ -381,13 +386,14 @@ def _resume(run: Run, state: dict) -> tuple[dict | None, dict]:
         if value is None and key in saved:
             run.schedule[key] = saved[key]
     keys = ("devices", "train_args", "warm_from", "warmup", "decay_from", "sem_init")
-    for key in (*keys, "latent_stage"):
+    for key in (*keys, "latent_stage", "decoder_stage"):
         if key in saved:
             run.schedule[key] = saved[key]
     if state.get("opt") is None:  # weights only (no optimizer moments): warm up again
         run.schedule["warm_from"] = run.step
         _say("no optimizer state: warming up again")
     run.stage = state.get("stage", {})
+    run.decoder_stage = state.get("decoder_stage", {})
     _say(f"resumed at step {run.step} of {run.schedule['steps']}")
     return state.get("opt"), {k: state[k] for k in ("head", "head_opt") if k in state}
 
@@ -469,8 +475,10 @@ def prepare(args: argparse.Namespace) -> Run:
 
 def record_run(run: Run) -> None:
     """When this run trains: note the device and this run's arguments in the schedule."""
-    stage_left = run.args.latent_steps > run.schedule.get("latent_stage", {}).get("steps", 0)
-    if run.step >= run.schedule["steps"] and not stage_left:
+    done = {k: run.schedule.get(k, {}).get("steps", 0) for k in ("latent_stage", "decoder_stage")}
+    stage_left = run.args.latent_steps > done["latent_stage"]
+    decoder_left = run.args.decoder_steps > done["decoder_stage"]
+    if run.step >= run.schedule["steps"] and not (stage_left or decoder_left):
         return
     here = torch.cuda.get_device_name(run.dev) if run.dev.type == "cuda" else platform_name()
     if here not in run.schedule.setdefault("devices", []):
@@ -482,7 +490,9 @@ def record_run(run: Run) -> None:
     if run.head is not None:
         entry["phoneme_classes"] = len(run.inventory)
     if stage_left:
-        entry["latent_from_step"] = run.schedule.get("latent_stage", {}).get("steps", 0)
+        entry["latent_from_step"] = done["latent_stage"]
+    if decoder_left:
+        entry["decoder_from_step"] = done["decoder_stage"]
     run.schedule.setdefault("train_args", []).append(entry)
 
 
@@ -683,6 +693,10 @@ def train(args: argparse.Namespace) -> int:
             from .latent_stage import run_latent_stage
 
             run_latent_stage(run, _say)
+        if args.decoder_steps and not run.stop:
+            from .decoder_stage import run_decoder_stage
+
+            run_decoder_stage(run, _say)
         if not run.stop:
             loop(run)
     finally:

@@ -196,3 +196,36 @@ def test_semantic_init_clusters_codebook_0_on_the_classes():
     chance = chance_scores(y_fit.numpy(), y_test.numpy())["all"]
     print(f"codebook-0 probe: chance {chance:.2f}, before {before:.2f}, after {after:.2f}")
     assert after > 0.95 and before < 0.5
+
+
+def test_the_decoder_stage_trains_the_decoder_and_keeps_every_code(tmp_path):
+    """The decoder stage (after the latent stage): only the decoder side moves, so the
+    codes of any audio are the same before and after, and the reconstruction loss falls."""
+    from codec.training import decoder_stage
+
+    run = tiny_run(tmp_path, "--decoder-steps", "30", "--decoder-lr", "1e-2", "--log-every", "10")
+    run.model.quantizer.refresh()
+    x, _ = run.batches.make_labelled(99)
+    x = torch.from_numpy(x)
+    run.model.eval()
+    with torch.no_grad():
+        codes_before = run.model.encode(x)
+    frozen = {
+        k: v.clone()
+        for k, v in run.model.state_dict().items()
+        if not k.startswith(("upsample.", "decoder_transformer.", "decoder."))
+    }
+    ks = torch.full((x.shape[0],), run.cfg.n_q)
+    with torch.no_grad():
+        before = float(decoder_stage.decoder_losses(run, x, ks)["mel"])
+    decoder_stage.run_decoder_stage(run, say=lambda msg: None)
+    assert run.schedule["decoder_stage"]["steps"] == 30 and "opt" in run.decoder_stage
+    run.model.eval()
+    with torch.no_grad():
+        after = float(decoder_stage.decoder_losses(run, x, ks)["mel"])
+        assert torch.equal(run.model.encode(x), codes_before)
+    state = run.model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in frozen.items())
+    print(f"decoder stage: held-out log-mel {before:.3f} -> {after:.3f}")
+    assert after < 0.9 * before
+    assert all(p.requires_grad for p in run.model.parameters())  # unfrozen for what follows
