@@ -194,8 +194,12 @@ class CodecWorker(QObject):
         if c.reconstruction(key) is None:
             stopped, pieces = self._stopped(req), []
             # one torch thread while a measurement keeps the other core busy (two would
-            # wait for each other at every op); all of them on an idle machine
-            threads = QUICK_THREADS if self.metrics.busy else torch.get_num_threads()
+            # wait for each other at every op); otherwise the count whose first pieces
+            # have been faster here (one, on a 2-core machine with the GUI drawing: 0.14-0.19
+            # s against 0.17-0.28 s for the full-size Mimi, measured)
+            threads = QUICK_THREADS
+            if not self.metrics.busy and self.quick_cost:
+                threads = min(self.quick_cost, key=self.quick_cost.__getitem__)
             frame = req.frame
             if req.playing:
                 waited = time.monotonic() - req.submitted
