@@ -15,14 +15,13 @@ decoder's forward and backward and the encoder's forward.
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 import torch
 
 from ..model.mimi import MimiModel
-from .latent_stage import stage_rate
+from .latent_stage import end_stage, log_stage_step, stage_rate
 
 DECODER_BATCHES = 1_250_000_000  # batch indices of the stage, apart from the trainer's
 
@@ -102,19 +101,10 @@ def run_decoder_stage(run, say=print) -> None:
         opt.step()
         info["steps"] = i + 1
         if info["steps"] % args.log_every == 0:
-            rec = {
-                "decoder_step": info["steps"],
-                "elapsed_s": round(elapsed0 + time.time() - t_start, 1),
-            }
-            rec.update({k: round(float(v.detach()), 4) for k, v in d.items()})
-            run.log.append(rec)
-            print(json.dumps(rec), flush=True)
+            elapsed = elapsed0 + time.time() - t_start
+            log_stage_step(run, "decoder_step", info["steps"], elapsed, d, {})
         if info["steps"] % args.ckpt_every == 0 or time.time() - t_saved > 120:
             run.decoder_stage["opt"] = opt.state_dict()
             save_checkpoint(run.ckpt, run)
             t_saved = time.time()
-    info["elapsed_s"] = round(info.get("elapsed_s", 0.0) + time.time() - t_start, 1)
-    run.decoder_stage["opt"] = opt.state_dict()
-    for p in run.model.parameters():
-        p.requires_grad_(True)
-    run.model.quantizer.refresh()
+    end_stage(run, info, run.decoder_stage, opt, t_start)

@@ -248,21 +248,33 @@ def run_latent_stage(run, say=print) -> None:
                 z = run.model.downsample(run.model.encoder_transformer(feats.h[idx].float()))
             reseed_dead(run.model, z)
         if info["steps"] % args.log_every == 0:
-            rec = {
-                "latent_step": info["steps"],
-                "elapsed_s": round(elapsed0 + time.time() - t_start, 1),
-            }
-            rec.update({k: round(float(v.detach()), 4) for k, v in d.items()})
-            if info["steps"] % args.probe_every == 0 or info["steps"] == args.latent_steps:
-                rec.update(per_k_latent_error(run.model, feats))
-            run.log.append(rec)
-            print(json.dumps(rec), flush=True)
+            probe_now = info["steps"] % args.probe_every == 0 or info["steps"] == args.latent_steps
+            extra = per_k_latent_error(run.model, feats) if probe_now else {}
+            log_stage_step(
+                run, "latent_step", info["steps"], elapsed0 + time.time() - t_start, d, extra
+            )
         if info["steps"] % args.ckpt_every == 0 or time.time() - t_saved > 120:
             run.stage["opt"] = opt.state_dict()
             save_checkpoint(run.ckpt, run)
             t_saved = time.time()
+    end_stage(run, info, run.stage, opt, t_start)
+
+
+def log_stage_step(run, key: str, step: int, elapsed_s: float, parts: dict, extra: dict) -> None:
+    """One log line of a stage (its step under `key`, the time, the loss parts, extra
+    figures), kept in the run's log and printed."""
+    rec = {key: step, "elapsed_s": round(elapsed_s, 1)}
+    rec.update({k: round(float(v.detach()), 4) for k, v in parts.items()})
+    rec.update(extra)
+    run.log.append(rec)
+    print(json.dumps(rec), flush=True)
+
+
+def end_stage(run, info: dict, holder: dict, opt, t_start: float) -> None:
+    """A stage's end: its time, its optimizer state in `holder` (saved with the
+    checkpoint), every parameter trainable again, the quantizer's tables refreshed."""
     info["elapsed_s"] = round(info.get("elapsed_s", 0.0) + time.time() - t_start, 1)
-    run.stage["opt"] = opt.state_dict()
+    holder["opt"] = opt.state_dict()
     for p in run.model.parameters():
         p.requires_grad_(True)
     run.model.quantizer.refresh()
