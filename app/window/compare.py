@@ -222,9 +222,9 @@ class CompareController(QObject):
             return
         what = "" if self.part == "all" else f" ({self.part})"
         self.busy.emit(f"decoding K={k}{what}", True)
-        frame = int(self.playhead_s() * c.codec_rate / self.info.frame_size) if self.info else 0
         token = self._file_token.child()
-        self._decode = jobs.SwitchK(token, c, k, frame, self.part, playing=self.playing())
+        at = self.playhead_s()
+        self._decode = jobs.SwitchK(token, c, k, at, self.part, playing=self.playing())
         self.worker.submit(self._decode)
 
     # ---- measurements --------------------------------------------------------------------

@@ -9,7 +9,7 @@ peak never passes full scale.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from codec.session.comparison import decode_key
 
@@ -38,6 +38,11 @@ class TransportController(QObject):
         compare.quickPart.connect(self._quick_part)
         compare.playhead_s = self.position_seconds
         compare.playing = lambda: self.player.playing
+        # while audio plays, the worker keeps its background work in short slices; a direct
+        # call (set_listening is thread-safe): queued, it would wait for the worker's job
+        self.playingChanged.connect(
+            compare.worker.set_listening, Qt.ConnectionType.DirectConnection
+        )
         self._quick: tuple[int, str] | None = None  # the (K, part) B's pieces belong to
 
     # ---- following the comparison ----------------------------------------------------------

@@ -13,6 +13,7 @@ what the user asked for. Metrics themselves are computed on the metrics thread.
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from codec.analysis import stream_check as sc
 from codec.analysis.metrics import peak_dbfs
 from codec.analysis.views import view_data
 from codec.errors import Cancelled, CodecError
+from codec.model.runner import BACKGROUND_CHUNK_FRAMES, BATCH_CHUNK_FRAMES, ChunkPacer
 from codec.session import operations as ops
 from codec.session.comparison import decode_key
 from codec.session.policy import DEFAULT_POLICY, LongFilePolicy
@@ -33,6 +35,14 @@ from . import jobs, listening_jobs
 from .metrics_thread import MetricsItem, MetricsThread, release_freed_heap
 
 PROGRESS_INTERVAL_S = 0.05
+# Seconds of work per chunk of stoppable work (codec.model.runner.ChunkPacer): a request
+# that arrives meanwhile waits at most about this long. While audio plays a K switch must
+# be heard within 300 ms, so background work runs in short slices then (at some cost to
+# its throughput with the full-size Mimi: 1-2 frames a chunk on 2 cores instead of 8);
+# otherwise in longer ones.
+SLICE_S = {"listening": 0.05, "idle": 0.25}
+# a switch's exact decode, overtaken when the slider moves on: a little longer slices
+SWITCH_SLICE_S = {"listening": 0.1, "idle": 0.25}
 
 
 class CodecWorker(QObject):
@@ -48,6 +58,8 @@ class CodecWorker(QObject):
         self.quick_cost: dict[int, float] = {}
         self.geometry = None  # the codec's CodebookGeometry (read-only arrays)
         self._closing = jobs.CancelToken()
+        self._listening = threading.Event()  # set by the GUI while audio plays
+        self._all_threads = torch.get_num_threads()  # what a job starts with
         self._last_progress = 0.0
         self._wake.connect(self._run_next, Qt.ConnectionType.QueuedConnection)
         self.metrics = MetricsThread(self._measured, self._measure_failed)
@@ -73,6 +85,29 @@ class CodecWorker(QObject):
         self.inbox.put(request)
         self._wake.emit()
 
+    def set_listening(self, playing: bool) -> None:
+        """(any thread) Audio plays or not: background work runs in short slices while it
+        does, so that what the listener asks for is heard soon."""
+        if playing:
+            self._listening.set()
+        else:
+            self._listening.clear()
+
+    def _threads(self) -> int:
+        """Torch threads for the next job: one while audio plays or the metrics thread
+        measures (the GUI's audio feed or the metrics keep a core busy, and two threads
+        would wait for each other at every op: codec.model.threads), else all of them."""
+        if self._listening.is_set() or self.metrics.busy:
+            return 1
+        return self._all_threads
+
+    def _pacer(self, most: int, slices: dict[str, float] = SLICE_S) -> ChunkPacer:
+        """Chunks of stoppable work sized to the slice for now (see SLICE_S), each on the
+        thread count for now (_threads; _run_next restores the count after the job)."""
+        state = lambda: "listening" if self._listening.is_set() else "idle"  # noqa: E731
+        first = 1 if self._listening.is_set() else 2  # the first chunk is a guess: short
+        return ChunkPacer(lambda: slices[state()], most, first, threads=self._threads)
+
     def close(self) -> None:
         """Every job still running stops at its next chunk; no new one starts."""
         self._closing.cancel()
@@ -96,6 +131,8 @@ class CodecWorker(QObject):
             traceback.print_exc()
             self.result.emit(jobs.Failed(req, f"unexpected error: {type(e).__name__}: {e}"))
         finally:
+            if torch.get_num_threads() != self._all_threads:  # a paced job changed it
+                torch.set_num_threads(self._all_threads)
             release_freed_heap()  # a decode's temporaries: give them back (long files)
             if len(self.inbox):  # one request per wake-up; more wait: come back for them
                 self._wake.emit()
@@ -185,7 +222,7 @@ class CodecWorker(QObject):
 
     def _switch_k(self, req: jobs.SwitchK) -> None:
         """A new K, heard within a few hundred milliseconds: see codec.session.quick."""
-        from codec.session.quick import QUICK_THREADS, lead_frames, quick_decode
+        from codec.session.quick import QUICK_THREADS, quick_decode, start_frame
 
         codec, c, k = self._need_codec(), req.comparison, req.k
         key = decode_key(k, req.part)
@@ -193,18 +230,18 @@ class CodecWorker(QObject):
         t = time.perf_counter()
         if c.reconstruction(key) is None:
             stopped, pieces = self._stopped(req), []
-            # one torch thread while a measurement keeps the other core busy (two would
-            # wait for each other at every op); otherwise the count whose first pieces
-            # have been faster here (one, on a 2-core machine with the GUI drawing: 0.14-0.19
-            # s against 0.17-0.28 s for the full-size Mimi, measured)
+            # one torch thread while audio plays or a measurement keeps a core busy (two
+            # would wait for each other at every op); otherwise the count whose first
+            # pieces have been faster here (one, on a 2-core machine with the GUI drawing:
+            # 0.14-0.19 s against 0.17-0.28 s for the full-size Mimi, measured)
             threads = QUICK_THREADS
-            if not self.metrics.busy and self.quick_cost:
+            if self._threads() > 1 and self.quick_cost:
                 threads = min(self.quick_cost, key=self.quick_cost.__getitem__)
-            frame = req.frame
+            frame = int(max(req.position_s, 0.0) * codec.frame_rate)
             if req.playing:
                 waited = time.monotonic() - req.submitted
                 cost = self.quick_cost.get(threads, 0.0)
-                frame += lead_frames(waited, cost, codec.frame_rate)
+                frame = start_frame(req.position_s, waited, cost, codec.frame_rate)
 
             def learn(seconds: float) -> None:  # this machine, as loaded now
                 old = self.quick_cost.get(threads, seconds)
@@ -219,7 +256,8 @@ class CodecWorker(QObject):
                 c.set_peak(key, peak_dbfs(y), gen)
                 c.store(key, y, generation=gen)
         progress = self._progress(req, f"decoding K={k}")
-        y = ops.decode(codec, c, k, progress, self._stopped(req), part=req.part)
+        pacer = self._pacer(BATCH_CHUNK_FRAMES, SWITCH_SLICE_S)  # the slider may move on
+        y = ops.decode(codec, c, k, progress, self._stopped(req), part=req.part, chunk_frames=pacer)
         if c.views(key) is None:
             c.set_views(key, view_data(y, c.codec_rate), gen)
         self.result.emit(jobs.Decoded(req, k, time.perf_counter() - t))
@@ -232,7 +270,8 @@ class CodecWorker(QObject):
         if analysis is None:
             stopped = self._stopped(req)
             try:  # steps aside (back in the queue) while the user's request waits
-                analysis = analyse_comparison(codec, c, self._step_aside(req))
+                pacer = self._pacer(BACKGROUND_CHUNK_FRAMES)
+                analysis = analyse_comparison(codec, c, self._step_aside(req), pacer)
             except Cancelled:
                 if not stopped():
                     self.submit(req)
@@ -274,7 +313,8 @@ class CodecWorker(QObject):
             return
         gen = c.generation
         try:
-            ref, est, scope = ops.measurement_inputs(codec, c, k, self.policy, step_aside)
+            pacer = self._pacer(BACKGROUND_CHUNK_FRAMES)
+            ref, est, scope = ops.measurement_inputs(codec, c, k, self.policy, step_aside, pacer)
         except Cancelled:
             if not stopped():
                 self.submit(req)  # stepped aside: ask again behind the urgent request

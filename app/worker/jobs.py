@@ -110,14 +110,14 @@ class Decode(Request):
 
 @dataclass(frozen=True, eq=False)
 class SwitchK(Request):
-    """Make K heard at once where the listener is: decode from frame `frame` (after a
-    short warm-up) ahead first, on to the end in pieces (QuickPart results), then the exact
-    decode from the start (Decoded). While `playing`, the worker starts that far ahead of
-    `frame` as the cursor will have moved by the time the first piece is ready."""
+    """Make K heard at once where the listener is: decode from the playhead `position_s`
+    (seconds; after a short warm-up) ahead first, on to the end in pieces (QuickPart
+    results), then the exact decode from the start (Decoded). While `playing`, the worker
+    starts where the cursor will be by the time the first piece is ready."""
 
     comparison: Comparison
     k: int
-    frame: int
+    position_s: float
     part: str = "all"
     playing: bool = False
     submitted: float = field(default_factory=time.monotonic)  # time.monotonic() seconds

@@ -20,6 +20,7 @@ import torch
 
 from ..errors import Cancelled
 from ..model.codec import CancelCheck, MimiCodec
+from ..model.runner import ChunkPacer
 
 COUNT = 8
 SECONDS = 10.0
@@ -57,12 +58,13 @@ def decode(
     num_samples: int,
     warmup_s: float | None = None,
     cancel: CancelCheck | None = None,
+    pacer: ChunkPacer | None = None,
 ) -> np.ndarray:
     """The decode of codes [C, K, F] at the frame ranges, concatenated: [C, samples].
 
     Each range is decoded from `warmup_s` (WARMUP_S) earlier (less at the start) with a fresh
     state; samples past num_samples (the zero-padded last frame) are dropped, as `take`
-    of the full decode would drop them.
+    of the full decode would drop them. pacer: the decodes' chunks (default: batch chunks).
     """
     fs = codec.frame_size
     warm = round((WARMUP_S if warmup_s is None else warmup_s) * codec.frame_rate)
@@ -72,7 +74,7 @@ def decode(
             raise Cancelled("decoding cancelled")
         w0 = max(0, f0 - warm)
         c = torch.from_numpy(np.ascontiguousarray(codes[..., w0:f1]))
-        y = codec.decode(c, cancel=cancel)[:, 0].cpu().numpy()
+        y = codec.decode(c, cancel=cancel, chunk=pacer)[:, 0].cpu().numpy()
         out.append(y[:, (f0 - w0) * fs : min(f1 * fs, num_samples) - w0 * fs])
     return np.ascontiguousarray(np.concatenate(out, axis=1), dtype=np.float32)
 

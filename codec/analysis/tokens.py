@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..model.runner import BACKGROUND_CHUNK_FRAMES, as_tensor
+from ..model.runner import BACKGROUND_CHUNK_FRAMES, ChunkPacer, as_tensor, frame_spans
 
 # ---- codebook geometry ---------------------------------------------------------------------
 
@@ -401,20 +401,22 @@ class TokenAnalysis:
 
 
 @torch.inference_mode()
-def _channel_contributions(codec, x: np.ndarray, codes: np.ndarray, cancel) -> Contributions:
+def _channel_contributions(
+    codec, x: np.ndarray, codes: np.ndarray, cancel, pacer: ChunkPacer | None = None
+) -> Contributions:
     """Contributions of one channel x [T] with its codes [n_q, F], chunk by chunk: the
-    level vectors of a whole long file ([n_q, D, F]) would not fit in memory."""
+    level vectors of a whole long file ([n_q, D, F]) would not fit in memory. Small
+    chunks (BACKGROUND_CHUNK_FRAMES, or the pacer's): the work can step aside promptly."""
     model, fs = codec.model, codec.frame_size
     state = model.init_encoder_state()
-    step = BACKGROUND_CHUNK_FRAMES  # small chunks: the work can step aside promptly
     xt = as_tensor(np.asarray(x, np.float32), torch.float32).view(1, 1, -1)
     parts = []
-    for f0 in range(0, codes.shape[1], step):
+    for f0, f1 in frame_spans(0, codes.shape[1], pacer or BACKGROUND_CHUNK_FRAMES):
         if cancel is not None and cancel():
             from ..errors import Cancelled
 
             raise Cancelled("token analysis cancelled")
-        chunk = xt[..., f0 * fs : (f0 + step) * fs].to(codec.device)
+        chunk = xt[..., f0 * fs : f1 * fs].to(codec.device)
         z = model.encode_latent(chunk, state)
         c = torch.from_numpy(np.ascontiguousarray(codes[:, f0 : f0 + z.shape[-1]]))[None]
         parts.append(contributions(model, z, c.to(codec.device))[0])
@@ -425,15 +427,18 @@ def _channel_contributions(codec, x: np.ndarray, codes: np.ndarray, cancel) -> C
     )
 
 
-def analyse_comparison(codec, comparison, cancel=None) -> TokenAnalysis:
-    """The TokenAnalysis of a coded comparison (codec.session.comparison.Comparison)."""
+def analyse_comparison(
+    codec, comparison, cancel=None, pacer: ChunkPacer | None = None
+) -> TokenAnalysis:
+    """The TokenAnalysis of a coded comparison (codec.session.comparison.Comparison);
+    pacer: the chunks of its encoding pass (see _channel_contributions)."""
     codes, gen = comparison.codes, comparison.generation
     if codes is None:
         raise ValueError("nothing is encoded yet")
     contrib, usage = [], []
     size = codec.codebook_size
     for ch in range(codes.shape[0]):
-        contrib.append(_channel_contributions(codec, comparison.x24[ch], codes[ch], cancel))
+        contrib.append(_channel_contributions(codec, comparison.x24[ch], codes[ch], cancel, pacer))
         usage.append(np.stack([entry_usage(row, size) for row in codes[ch]]))
     return TokenAnalysis(gen, tuple(contrib), tuple(usage))
 

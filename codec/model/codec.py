@@ -17,7 +17,14 @@ from ..errors import Cancelled
 from .config import CodecConfig
 from .info import CodecInfo, describe
 from .mimi import MimiModel
-from .runner import DecoderRunner, EncoderRunner, as_tensor, batch_chunk_frames
+from .runner import (
+    ChunkPacer,
+    DecoderRunner,
+    EncoderRunner,
+    as_tensor,
+    batch_chunk_frames,
+    frame_spans,
+)
 
 Progress = Callable[[int, int], None]  # (frames done, frames total)
 CancelCheck = Callable[[], bool]
@@ -177,19 +184,21 @@ class MimiCodec:
         progress: Progress | None = None,
         cancel: CancelCheck | None = None,
         part: str = "all",
+        chunk: ChunkPacer | None = None,
     ) -> torch.Tensor:
         """codes [B, K, F] (1 <= K <= num_codebooks) -> audio [B, 1, 1920 F] float32.
 
         Decodes the K-codebook prefix as given; missing codebooks are left out, never filled.
         part "semantic" / "acoustic" decodes one group of the split quantizer alone.
+        chunk: a pacer for the chunks (cancel is checked between them), else batch chunks.
         """
         c = self.check_codes(codes)
-        runner = DecoderRunner(self.model)
-        outs, step = [], runner.chunk
-        for s in range(0, c.shape[-1], step):
+        runner = DecoderRunner(self.model, None if chunk is not None else "batch")
+        outs = []
+        for a, b in frame_spans(0, c.shape[-1], chunk or runner.chunk):
             if cancel is not None and cancel():
                 raise Cancelled("decoding cancelled")
-            outs.append(runner.push(c[..., s : s + step], part))
+            outs.append(runner.push(c[..., a:b], part))
             if progress is not None:
                 progress(runner.frames, c.shape[-1])
         return torch.cat(outs, dim=-1).to(c.device)

@@ -10,7 +10,9 @@ Because every conv and the attention window carry their state exactly (see
 
 from __future__ import annotations
 
+import time
 import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -21,11 +23,68 @@ from .mimi import MimiModel
 # Frames per chunk in batch calls (5.12 s). Chunks of 2.5-5 s were 1.2-1.7x faster than
 # 20 s chunks on a 2-core CPU; results are the same.
 BATCH_CHUNK_FRAMES = 64
-# Frames per chunk of background work (the quality sweep's decodes, the token analysis):
-# the worker checks between chunks whether the user's request waits, so a chunk is the
-# longest a K switch can wait for it (0.64 s of audio: ~60 ms for the full-size Mimi on a
-# 2-core CPU, more for the first chunk of a new shape)
+# Frames per chunk of background work (the quality sweep's decodes, the token analysis),
+# at most: the worker checks between chunks whether the user's request waits, so a chunk
+# is the longest a K switch can wait for it. A ChunkPacer keeps them shorter where 8
+# frames take long (the full-size Mimi on a small CPU: 0.18 s idle, 0.36 s beside the GUI)
 BACKGROUND_CHUNK_FRAMES = 8
+
+
+class ChunkPacer:
+    """Chunk sizes (frames) for work that must stop promptly when asked: each chunk takes
+    about `target_s()` seconds, whatever the model's size and the machine's load.
+
+    Work that checks between chunks whether to stop (the background jobs, a decode the user
+    may overtake) can only stop that soon; a fixed chunk is either long for the full-size
+    Mimi on a small CPU (8 frames: 0.18-0.36 s on 2 cores) or needlessly short for the demo
+    codec. The pacer times each chunk and sizes the next from it: at least 1 frame, at most
+    `most`, growing by at most 2x at a time (one fast chunk is no proof), shrinking at once.
+    `target_s` (and `threads`, the torch threads to run the chunk on, when given) are read
+    before every chunk, so the caller may change them meanwhile (the app asks for shorter
+    chunks on one thread while audio plays); whoever passes `threads` restores the count
+    after the work. Used from one thread.
+    """
+
+    def __init__(
+        self,
+        target_s: Callable[[], float],
+        most: int,
+        first: int = 2,
+        threads: Callable[[], int] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.target_s = target_s
+        self.threads = threads
+        self.clock = clock
+        self.most = max(1, int(most))
+        self.frames = min(max(1, int(first)), self.most)  # the next chunk's size
+
+    def spans(self, start: int, stop: int) -> Iterator[tuple[int, int]]:
+        """(a, b) frame ranges covering start..stop; the time until the next one is asked
+        for is the chunk's cost."""
+        a = start
+        while a < stop:
+            b = min(stop, a + self.frames)
+            if self.threads is not None and (n := self.threads()) != torch.get_num_threads():
+                torch.set_num_threads(n)
+            t0 = self.clock()
+            yield a, b
+            self._learn(b - a, self.clock() - t0)
+            a = b
+
+    def _learn(self, frames: int, seconds: float) -> None:
+        per_frame = max(seconds, 1e-6) / max(frames, 1)
+        want = int(self.target_s() / per_frame)
+        self.frames = max(1, min(self.most, want, 2 * self.frames))
+
+
+def frame_spans(start: int, stop: int, chunk: int | ChunkPacer) -> Iterator[tuple[int, int]]:
+    """(a, b) frame ranges covering start..stop: fixed chunks, or a pacer's."""
+    if isinstance(chunk, ChunkPacer):
+        yield from chunk.spans(start, stop)
+        return
+    for a in range(start, stop, chunk):
+        yield a, min(stop, a + chunk)
 
 
 def batch_chunk_frames() -> int:

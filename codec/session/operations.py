@@ -29,7 +29,14 @@ from ..audio.resample import StreamResampler
 from ..audio.write import open_output, write_format, write_resampled
 from ..errors import Cancelled
 from ..model.codec import MimiCodec
-from ..model.runner import BACKGROUND_CHUNK_FRAMES, DecoderRunner, EncoderRunner, as_tensor
+from ..model.runner import (
+    BACKGROUND_CHUNK_FRAMES,
+    ChunkPacer,
+    DecoderRunner,
+    EncoderRunner,
+    as_tensor,
+    frame_spans,
+)
 from .comparison import Comparison, Measurement, decode_key
 from .policy import DEFAULT_POLICY, LongFilePolicy
 
@@ -83,7 +90,7 @@ def decode_signal(
     progress: Progress | None = None,
     cancel: CancelCheck | None = None,
     part: str = "all",
-    chunk_frames: int | str = "batch",
+    chunk_frames: int | str | ChunkPacer = "batch",
 ) -> np.ndarray:
     """codes [C, K, F] -> [C, T] float32 at the codec rate, trimmed to num_samples if given.
 
@@ -91,16 +98,17 @@ def decode_signal(
     once rather than as chunks plus their concatenation. part: "all", "semantic" or
     "acoustic" (one group of the split quantizer alone, through the same decoder).
     chunk_frames: the runner's chunk ("batch", or fewer frames so that `cancel` is checked
-    more often: background work that must step aside for the user promptly).
+    more often, or a ChunkPacer: work that must step aside for the user promptly).
     """
     c = codec.check_codes(codes)
     frames, fs = c.shape[-1], codec.frame_size
     total = frames * fs if num_samples is None else min(num_samples, frames * fs)
     out = np.empty((c.shape[0], total), np.float32)
-    runner = DecoderRunner(codec.model, chunk_frames)
-    for f in range(0, frames, runner.chunk):
+    paced = isinstance(chunk_frames, ChunkPacer)
+    runner = DecoderRunner(codec.model, None if paced else chunk_frames)
+    for f, b in frame_spans(0, frames, chunk_frames if paced else runner.chunk):
         _check(cancel, "decoding")
-        y = runner.push(c[..., f : f + runner.chunk], part)[:, 0].numpy()
+        y = runner.push(c[..., f:b], part)[:, 0].numpy()
         n = min(y.shape[1], total - f * fs)
         if n > 0:
             out[:, f * fs : f * fs + n] = y[:, :n]
@@ -129,7 +137,7 @@ def decode(
     cancel: CancelCheck | None = None,
     keep: bool = True,
     part: str = "all",
-    chunk_frames: int | str = "batch",
+    chunk_frames: int | str | ChunkPacer = "batch",
 ) -> np.ndarray:
     """The decode at K codebooks [C, T], from the cache or decoded now (and cached, with its
     peak, when keep=True; keep=False caches it only where it fits without evicting).
@@ -165,12 +173,14 @@ def measurement_inputs(
     k: int,
     policy: LongFilePolicy = DEFAULT_POLICY,
     cancel: CancelCheck | None = None,
+    pacer: ChunkPacer | None = None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """(reference, decode, scope): what `measure_pair` compares for K.
 
     A short signal: all of it, decoded in full (cached where it fits without evicting). A
     long one: the policy's excerpts, from the cached full decode when there is one, else
-    each decoded on its own after a warm-up (codec.analysis.excerpts).
+    each decoded on its own after a warm-up (codec.analysis.excerpts). pacer: the decode's
+    chunks (default: BACKGROUND_CHUNK_FRAMES), checking `cancel` between them.
     """
     codes = comparison.codes
     if codes is None:
@@ -181,7 +191,7 @@ def measurement_inputs(
     )
     scope = excerpts.describe(ranges, frames, codec.frame_rate)
     if not scope:  # small chunks: a background measurement steps aside promptly
-        chunk = BACKGROUND_CHUNK_FRAMES
+        chunk = pacer or BACKGROUND_CHUNK_FRAMES
         y = decode(codec, comparison, k, cancel=cancel, keep=False, chunk_frames=chunk)
         return comparison.x24, y, ""
     ref = excerpts.take(comparison.x24, ranges, fs)
@@ -189,7 +199,7 @@ def measurement_inputs(
     if full is not None:
         return ref, excerpts.take(full, ranges, fs), scope
     est = excerpts.decode(
-        codec, codes[:, :k], ranges, comparison.num_samples, policy.warmup_s, cancel
+        codec, codes[:, :k], ranges, comparison.num_samples, policy.warmup_s, cancel, pacer
     )
     return ref, est, scope
 

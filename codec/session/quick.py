@@ -47,19 +47,21 @@ def first_piece_frames(frame_rate: float) -> int:
     return round(WARMUP_S * frame_rate) + max(1, round(AHEAD_S * frame_rate))
 
 
-def lead_frames(waited_s: float, first_piece_s: float, frame_rate: float) -> int:
-    """How many frames a playing cursor moves before the first piece is ready: the time the
-    request waited, the decode of the warm-up and the first piece, and a margin. The quick
-    decode starts that far ahead, so that its first piece is still ahead of the cursor when
-    it arrives (a piece that starts at the cursor of the key press is partly behind it by
-    then, and the listener hears nothing new until the next piece)."""
-    work = max(first_piece_s, 0.0)
-    return math.ceil((max(waited_s, 0.0) + work + LEAD_MARGIN_S) * frame_rate)
+def start_frame(position_s: float, waited_s: float, first_piece_s: float, frame_rate: float) -> int:
+    """The frame a playing cursor will be in when the first piece is ready: the playhead at
+    the key press (seconds), plus the time the request waited, the decode of the warm-up
+    and the first piece, and a margin. The quick decode starts there, so that its first
+    piece arrives with the cursor inside its first frame and is heard at once (a piece
+    that starts at the key press's frame is partly behind the cursor by then, and the
+    listener hears nothing new until the next piece; rounding up to the next frame would
+    wait up to a frame more than the decode needs)."""
+    ahead = max(waited_s, 0.0) + max(first_piece_s, 0.0) + LEAD_MARGIN_S
+    return math.floor((max(position_s, 0.0) + ahead) * frame_rate)
 
 
 def first_piece_cost(codec, threads: int = QUICK_THREADS) -> float:
     """Seconds to decode a first piece (warm-up and piece, all codebooks) on this machine
-    on `threads`: the figure `lead_frames` needs before a K switch has measured one."""
+    on `threads`: the figure `start_frame` needs before a K switch has measured one."""
     import torch
 
     n = first_piece_frames(codec.frame_rate)

@@ -100,7 +100,10 @@ def test_a_new_k_is_heard_within_300_ms(qtbot, tmp_path, source, seconds):
         # reaches the speaker at the right position within the 2 s pumped, ahead of the
         # exact decode of the whole file.
         print(f"{source}, {seconds:.0f} s: the new K was heard after {heard:.0f} ms of audio")
-        np.testing.assert_allclose(w.player.source(1)[:, 0], exact, atol=1e-5)
+        # the worker's exact decode runs in chunks sized to the machine's speed (stoppable
+        # promptly when the slider moves on): the same computation as the test's one-pass
+        # decode up to float rounding (matmuls of other shapes: 3.7e-5 measured, full size)
+        np.testing.assert_allclose(w.player.source(1)[:, 0], exact, atol=1e-4)
         assert w.player.playing
     finally:
         w.close()
@@ -152,12 +155,14 @@ def test_until_a_piece_arrives_b_goes_on_with_the_old_decode():
 
 
 def test_the_quick_decode_starts_where_a_playing_cursor_will_be():
-    """The lead covers the wait, the first piece's decode and a margin; the pieces after
-    the first grow by at most PIECE_GROWTH, so each is decoded before it is reached."""
-    rate = 12.5
-    assert quick.lead_frames(0.0, 0.0, rate) == 1  # the margin alone: part of a frame
-    assert quick.lead_frames(0.2, 0.25, rate) == int(np.ceil((0.2 + 0.25 + 0.03) * rate))
-    assert quick.lead_frames(-1.0, -1.0, rate) == 1  # clock skew is not negative time
+    """The lead covers the wait, the first piece's decode and a margin, and the piece
+    starts in the frame the cursor will be in (not the next one); the pieces after the
+    first grow by at most PIECE_GROWTH, so each is decoded before it is reached."""
+    rate, m = 12.5, quick.LEAD_MARGIN_S
+    assert quick.start_frame(1.0, 0.0, 0.0, rate) == 12  # 1.03 s: inside frame 12
+    assert quick.start_frame(0.0, 0.2, 0.25, rate) == int(np.floor((0.2 + 0.25 + m) * rate))
+    assert quick.start_frame(0.079, 0.0, 0.0, rate) == 1  # 0.109 s is in frame 1
+    assert quick.start_frame(0.5, -1.0, -1.0, rate) == 6  # clock skew is not negative time
     assert quick.first_piece_frames(rate) == 6 + 2
 
 
