@@ -232,14 +232,12 @@ def _fixed(codec: MimiCodec, side: str, batch: int, frames: int | None, graph: b
     return make_step(codec.model, side, batch, frames or 1, graph)
 
 
-class StreamEncoder:
-    """Frame-by-frame encoder. `step(chunk [B, 1, 1920 n]) -> codes [B, K, n]`.
+class _Stream:
+    """What the streaming encoder and decoder share: the codec, the batch size, the chunk
+    runner that holds the state (None-sized chunks: every whole frame at once) and the
+    optional fixed-shape step; `frames` coded so far; `reset` to start a new stream."""
 
-    An object you create, feed and reset: it holds all streaming state itself, two
-    encoders never share state, and `num_codebooks` may change between steps. With a
-    fixed-shape step (`fixed_frames`, `cuda_graph`) every chunk has exactly that many
-    frames.
-    """
+    side = ""  # "encoder" or "decoder" (fixed_step.make_step)
 
     def __init__(
         self,
@@ -250,17 +248,12 @@ class StreamEncoder:
     ) -> None:
         self.codec = codec
         self.batch_size = batch_size
-        self._runner = EncoderRunner(codec.model, codec.num_codebooks, chunk_frames=None)
-        self._fixed = _fixed(codec, "encoder", batch_size, fixed_frames, cuda_graph)
+        self._runner = self._make_runner(codec)
+        self._fixed = _fixed(codec, self.side, batch_size, fixed_frames, cuda_graph)
         self._fixed_frames = 0
 
-    @property
-    def num_codebooks(self) -> int:
-        return self._runner.num_codebooks
-
-    @num_codebooks.setter
-    def num_codebooks(self, k: int) -> None:
-        self._runner.num_codebooks = self.codec.check_k(k)
+    def _make_runner(self, codec: MimiCodec):
+        raise NotImplementedError
 
     @property
     def frames(self) -> int:
@@ -271,6 +264,29 @@ class StreamEncoder:
         if self._fixed is not None:
             self._fixed[2]()
             self._fixed_frames = 0
+
+
+class StreamEncoder(_Stream):
+    """Frame-by-frame encoder. `step(chunk [B, 1, 1920 n]) -> codes [B, K, n]`.
+
+    An object you create, feed and reset: it holds all streaming state itself, two
+    encoders never share state, and `num_codebooks` may change between steps. With a
+    fixed-shape step (`fixed_frames`, `cuda_graph`) every chunk has exactly that many
+    frames.
+    """
+
+    side = "encoder"
+
+    def _make_runner(self, codec: MimiCodec) -> EncoderRunner:
+        return EncoderRunner(codec.model, codec.num_codebooks, chunk_frames=None)
+
+    @property
+    def num_codebooks(self) -> int:
+        return self._runner.num_codebooks
+
+    @num_codebooks.setter
+    def num_codebooks(self, k: int) -> None:
+        self._runner.num_codebooks = self.codec.check_k(k)
 
     def step(self, chunk: Any) -> torch.Tensor:
         x = as_tensor(chunk, torch.float32)
@@ -291,31 +307,13 @@ class StreamEncoder:
         return codes
 
 
-class StreamDecoder:
+class StreamDecoder(_Stream):
     """Frame-by-frame decoder. `step(codes [B, K, n]) -> audio [B, 1, 1920 n]`; K may vary."""
 
-    def __init__(
-        self,
-        codec: MimiCodec,
-        batch_size: int = 1,
-        fixed_frames: int | None = None,
-        cuda_graph: bool = False,
-    ) -> None:
-        self.codec = codec
-        self.batch_size = batch_size
-        self._runner = DecoderRunner(codec.model, chunk_frames=None)
-        self._fixed = _fixed(codec, "decoder", batch_size, fixed_frames, cuda_graph)
-        self._fixed_frames = 0
+    side = "decoder"
 
-    @property
-    def frames(self) -> int:
-        return self._runner.frames if self._fixed is None else self._fixed_frames
-
-    def reset(self) -> None:
-        self._runner.reset()
-        if self._fixed is not None:
-            self._fixed[2]()
-            self._fixed_frames = 0
+    def _make_runner(self, codec: MimiCodec) -> DecoderRunner:
+        return DecoderRunner(codec.model, chunk_frames=None)
 
     def step(self, codes: Any) -> torch.Tensor:
         c = self.codec.check_codes(codes)
