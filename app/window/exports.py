@@ -19,6 +19,7 @@ from codec.audio.paths import same_file
 from ..worker import jobs
 from ..worker.codec_worker import CodecWorker
 from .compare import CompareController
+from .pending import PendingJob
 
 
 class ExportController(QObject):
@@ -32,7 +33,7 @@ class ExportController(QObject):
     def __init__(self, compare: CompareController, worker: CodecWorker, parent: QWidget) -> None:
         super().__init__()
         self.compare, self.worker, self.parent = compare, worker, parent
-        self._pending: jobs.Export | None = None
+        self._job = PendingJob(worker, self.progress.emit, self.idle.emit)
         # asked before replacing the open source file; tests may answer for the user
         self.confirm_replace: Callable[[Path], bool] = self._ask_replace
         worker.result.connect(self._on_result)
@@ -86,12 +87,10 @@ class ExportController(QObject):
         if path is None:
             return
         self.busy.emit(f"exporting {Path(path).name}", True)
-        self._pending = jobs.Export(jobs.CancelToken(), c, k, path)
-        self.worker.submit(self._pending)
+        self._job.submit(jobs.Export(jobs.CancelToken(), c, k, path))
 
     def cancel(self) -> None:
-        if self._pending is not None:
-            self._pending.token.cancel()
+        self._job.cancel()
 
     def export_codes(self, path: str | None = None) -> None:
         import torch
@@ -176,13 +175,7 @@ class ExportController(QObject):
         self.exported.emit(str(path), "")
 
     def _on_result(self, r: jobs.Result) -> None:
-        if r.request is not self._pending:
-            return
-        if isinstance(r, jobs.Progress):
-            self.progress.emit(r.what, r.done, r.total)
-            return
-        self._pending = None
-        self.idle.emit()
+        r = self._job.finished(r)
         if isinstance(r, jobs.Exported):
             self._written(r.path)
         elif isinstance(r, jobs.Failed):

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from ..worker import jobs
 from ..worker.codec_worker import CodecWorker
 from .compare import CompareController
+from .pending import PendingJob
 
 
 class TokensController(QObject):
@@ -24,14 +25,13 @@ class TokensController(QObject):
         super().__init__()
         self.compare, self.worker = compare, worker
         self.result = None
-        self._pending: jobs.CompareTokens | None = None
+        self._job = PendingJob(worker, self.progress.emit, self.idle.emit)
         worker.result.connect(self._on_result)
         compare.analysisReset.connect(self.clear)
 
     def clear(self) -> None:
-        if self._pending is not None:
-            self._pending.token.cancel()
-        self._pending, self.result = None, None
+        self._job.drop()
+        self.result = None
         self.compared.emit(None)
 
     def compare_with(self, path: str, align_on: str = "latent") -> bool:
@@ -41,23 +41,14 @@ class TokensController(QObject):
                 "tokens", "open and code a file first, then compare its tokens", "error"
             )
             return False
-        if self._pending is not None:
-            self._pending.token.cancel()
         self.busy.emit("comparing tokens", True)
-        self._pending = jobs.CompareTokens(
-            jobs.CancelToken(), c, path, self.compare.channel, align_on
+        self._job.submit(
+            jobs.CompareTokens(jobs.CancelToken(), c, path, self.compare.channel, align_on)
         )
-        self.worker.submit(self._pending)
         return True
 
     def _on_result(self, r: jobs.Result) -> None:
-        if r.request is not self._pending:
-            return
-        if isinstance(r, jobs.Progress):
-            self.progress.emit(r.what, r.done, r.total)
-            return
-        self._pending = None
-        self.idle.emit()
+        r = self._job.finished(r)
         if isinstance(r, jobs.TokensCompared):
             c = self.compare.comparison
             if c is not None and r.comparison.generation == c.generation:
