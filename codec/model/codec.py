@@ -193,9 +193,9 @@ class MimiCodec:
         chunk: a pacer for the chunks (cancel is checked between them), else batch chunks.
         """
         c = self.check_codes(codes)
-        runner = DecoderRunner(self.model, None if chunk is not None else "batch")
+        runner = DecoderRunner(self.model, chunk_frames=None)  # given its chunks below
         outs = []
-        for a, b in frame_spans(0, c.shape[-1], chunk or runner.chunk):
+        for a, b in frame_spans(0, c.shape[-1], chunk or "batch"):
             if cancel is not None and cancel():
                 raise Cancelled("decoding cancelled")
             outs.append(runner.push(c[..., a:b], part))

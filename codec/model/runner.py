@@ -78,13 +78,17 @@ class ChunkPacer:
         self.frames = max(1, min(self.most, want, 2 * self.frames))
 
 
-def frame_spans(start: int, stop: int, chunk: int | ChunkPacer) -> Iterator[tuple[int, int]]:
-    """(a, b) frame ranges covering start..stop: fixed chunks, or a pacer's."""
+def frame_spans(
+    start: int, stop: int, chunk: int | str | ChunkPacer | None
+) -> Iterator[tuple[int, int]]:
+    """(a, b) frame ranges covering start..stop: chunks of `chunk` frames ("batch": the
+    batch chunk; None: all at once), or a pacer's."""
     if isinstance(chunk, ChunkPacer):
         yield from chunk.spans(start, stop)
         return
-    for a in range(start, stop, chunk):
-        yield a, min(stop, a + chunk)
+    step = batch_chunk_frames() if chunk == "batch" else (chunk or max(stop - start, 1))
+    for a in range(start, stop, step):
+        yield a, min(stop, a + step)
 
 
 def batch_chunk_frames() -> int:

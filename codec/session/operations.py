@@ -104,9 +104,8 @@ def decode_signal(
     frames, fs = c.shape[-1], codec.frame_size
     total = frames * fs if num_samples is None else min(num_samples, frames * fs)
     out = np.empty((c.shape[0], total), np.float32)
-    paced = isinstance(chunk_frames, ChunkPacer)
-    runner = DecoderRunner(codec.model, None if paced else chunk_frames)
-    for f, b in frame_spans(0, frames, chunk_frames if paced else runner.chunk):
+    runner = DecoderRunner(codec.model, chunk_frames=None)  # given its chunks below
+    for f, b in frame_spans(0, frames, chunk_frames):
         _check(cancel, "decoding")
         y = runner.push(c[..., f:b], part)[:, 0].numpy()
         n = min(y.shape[1], total - f * fs)

@@ -70,6 +70,8 @@ def test_the_slice_and_thread_count_are_read_before_every_chunk():
 def test_fixed_chunks_are_plain_ranges():
     assert list(frame_spans(0, 10, 4)) == [(0, 4), (4, 8), (8, 10)]
     assert list(frame_spans(3, 3, 4)) == []
+    assert list(frame_spans(2, 5, None)) == [(2, 5)]  # all at once
+    assert list(frame_spans(0, 70, "batch")) == [(0, 64), (64, 70)]  # BATCH_CHUNK_FRAMES
 
 
 def test_a_paced_decode_is_the_one_pass_decode(tiny):
