@@ -104,9 +104,12 @@ class CodecWorker(QObject):
     def _pacer(self, most: int, slices: dict[str, float] = SLICE_S) -> ChunkPacer:
         """Chunks of stoppable work sized to the slice for now (see SLICE_S), each on the
         thread count for now (_threads; _run_next restores the count after the job)."""
-        state = lambda: "listening" if self._listening.is_set() else "idle"  # noqa: E731
+
+        def target_s() -> float:
+            return slices["listening" if self._listening.is_set() else "idle"]
+
         first = 1 if self._listening.is_set() else 2  # the first chunk is a guess: short
-        return ChunkPacer(lambda: slices[state()], most, first, threads=self._threads)
+        return ChunkPacer(target_s, most, first, threads=self._threads)
 
     def close(self) -> None:
         """Every job still running stops at its next chunk; no new one starts."""
@@ -237,11 +240,12 @@ class CodecWorker(QObject):
             threads = QUICK_THREADS
             if self._threads() > 1 and self.quick_cost:
                 threads = min(self.quick_cost, key=self.quick_cost.__getitem__)
-            frame = int(max(req.position_s, 0.0) * codec.frame_rate)
             if req.playing:
                 waited = time.monotonic() - req.submitted
                 cost = self.quick_cost.get(threads, 0.0)
                 frame = start_frame(req.position_s, waited, cost, codec.frame_rate)
+            else:
+                frame = int(max(req.position_s, 0.0) * codec.frame_rate)
 
             def learn(seconds: float) -> None:  # this machine, as loaded now
                 old = self.quick_cost.get(threads, seconds)

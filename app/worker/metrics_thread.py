@@ -10,7 +10,9 @@ worker passes its result signal's emit, which Qt queues to the GUI).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
 import queue
 import threading
 import traceback
@@ -54,9 +56,6 @@ def _lower_this_threads_priority() -> None:
     GUI's audio feed compete with them for the cores: on 2 cores, PESQ and STOI running
     beside a switch slowed its first piece from ~0.15 s to ~0.27 s (full-size Mimi).
     Best effort: elsewhere, or where it is not allowed, nothing changes."""
-    import contextlib
-    import os
-
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
 
