@@ -101,7 +101,8 @@ def pick_device(backend, spec: str | None, kind: str) -> int | None:
 def status_line(st, elapsed: float) -> str:
     src = "" if st.latency_source in ("", "timestamps") else f" ({st.latency_source})"
     line = (
-        f"{elapsed:6.1f} s  K={st.k}  compute {st.compute_ms:5.1f} ms  RTF {st.rtf:.2f}  "
+        f"{elapsed:6.1f} s  K={st.k}  compute {st.compute_ms:5.1f} ms "
+        f"({st.first_out_ms:4.1f} after the frame)  RTF {st.rtf:.2f}  "
         f"latency {st.latency_ms:4.0f} ms{src}  buffer {st.buffer_ms:.0f} ms  "
         f"dropped {st.dropped}  late {st.late}  skipped {st.skipped}"
     )
@@ -130,10 +131,12 @@ def summary(engine, st, result, elapsed: float, names: tuple[str, str], model: s
         "frames": st.frames,
         "codebooks": st.k,
         "compute_ms_avg": round(st.compute_ms_avg, 2),
+        "first_out_ms_avg": round(st.first_out_ms_avg, 2),
         "rtf": round(st.compute_ms_avg / 80.0, 3),
         "buffer_ms": round(st.buffer_ms, 1),
         "dropped": st.dropped,
         "late": st.late,
+        "late_ms": round(st.late_ms, 1),
         "skipped": st.skipped,
         "skipped_ms": round(st.skipped_ms, 1),
         "xruns": st.xruns,
@@ -141,6 +144,7 @@ def summary(engine, st, result, elapsed: float, names: tuple[str, str], model: s
         "block": engine.block,
         "duplex": st.duplex,
         "threads": st.threads,
+        "hops": st.hops,
         "input_device": names[0],
         "output_device": names[1],
         "model": model,
@@ -279,7 +283,8 @@ def run_live(args: argparse.Namespace, backend=None, out=None, err=None, on_engi
     print(
         f"live: {names.get(in_dev, in_dev)} -> {codec.description} (K={args.codebooks}) -> "
         f"{names.get(out_dev, out_dev)}, {engine.device_rate} Hz, {kind}, blocks of "
-        f"{engine.block} samples, {engine.stats.threads} torch thread(s); Ctrl-C stops",
+        f"{engine.block} samples, {engine.stats.threads} torch thread(s), "
+        f"{'40 ms hops' if engine.stats.hops else 'whole frames'}; Ctrl-C stops",
         file=err,
     )
     result, elapsed = drive(engine, args, err, on_engine)

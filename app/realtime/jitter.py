@@ -7,13 +7,22 @@ played, so the latency readout can say exactly which input sample is leaving the
 
 The buffer is adaptive. Its *slack* is what is still queued when the next decoded frame
 arrives: slack is latency beyond the minimum, and it only protects against a frame
-arriving late (compute jitter, a busy machine). The target slack starts at `minimum`,
-grows by `step` after each underrun (the speaker found the buffer empty), and shrinks by
-`step` after `relax_s` without one. The first push, and the first after an underrun, lead
-with the target's worth of silence, so the slack is the target from then on. Whenever the
-slack exceeds the target by `cut_steps` steps or more (after a stall the frame loop catches up and
-delivers a burst), the excess is cut from the head, crossfaded over `fade` samples, and
-counted: the speaker skips ahead rather than staying late for the rest of the session.
+arriving late (compute jitter, a busy machine). The target slack starts at `minimum` and
+grows by `step` after each underrun (the speaker found the buffer empty). The first push,
+and the first after an underrun, lead with the target's worth of silence, so the slack is
+the target from then on; and after an underrun as much of the late audio as the silence
+lasted is skipped (its time has passed), so a dry spell costs one gap and one step of
+latency, not the spell's length on top for the rest of the session.
+
+The target shrinks by `step` after `relax_s` without an underrun, but only if the slack
+never fell below `step` in that time: the slack at a push is the lowest the queue got
+since the last one, so a step less would not have run dry either. (Shrinking on time
+alone gave an underrun every time the target came back below what the machine's jitter
+needs: every 8-20 s here.) A shrink followed by an underrun within the wait doubles the
+wait (up to 8x): the buffer learns how rare the machine's slow frames are. Whenever the
+slack exceeds the target by `cut_steps` steps or more (the input arrived in a burst), and
+at a shrink, the excess is cut from the head, crossfaded over `fade` samples, and
+counted: the speaker skips ahead rather than staying late.
 
 Threads: `push` runs in the frame loop, `pop_into` in the audio callback. One lock guards
 the queue and the counters; the callback holds it only to copy.
@@ -43,8 +52,8 @@ class JitterBuffer:
         block: int,
         minimum: int = 0,
         step: int | None = None,
-        relax_s: float = 8.0,
-        cut_steps: int = 3,
+        relax_s: float = 15.0,
+        cut_steps: int = 8,
         fade: int | None = None,
         maximum: int | None = None,
     ) -> None:
@@ -71,9 +80,14 @@ class JitterBuffer:
         self._started = False  # the first decoded sample has been played
         self._seen_underruns = 0  # underruns the target has already grown for
         self._since_change = 0  # samples pushed since the target last moved
+        self._low: int | None = None  # lowest slack at a push since then, samples
+        self.relax_now = self.relax  # the wait before a shrink now (doubles after a bad one)
+        self._since_shrink: int | None = None  # samples pushed since the last shrink
         self.skipped = 0  # cuts made
         self.samples_skipped = 0
         self.padded = 0  # samples of lead silence queued (at the start, after underruns)
+        self._owed = 0  # silence played in dry spells, not yet made up by skipping audio
+        self.late_samples = 0  # audio dropped because its time had passed (after underruns)
 
     # ---- audio callback ----------------------------------------------------------------------
     def pop_into(self, out: np.ndarray) -> tuple[int, int]:
@@ -96,30 +110,60 @@ class JitterBuffer:
             self.popped += got
             if got:
                 self._started = True
-            if got < n and self._started and not self._dry:
-                self.underruns += 1
-                self._dry = True
+            if got < n and self._started:
+                if not self._dry:
+                    self.underruns += 1
+                    self._dry = True
+                self._owed += n - got  # silence played in place of audio still to come
         out[got:] = 0.0
         return got, tag
 
     # ---- frame loop --------------------------------------------------------------------------
-    def push(self, x: np.ndarray, tag: int) -> Cut:
+    def push(self, x: np.ndarray, tag: int, adapt: bool = True) -> Cut:
         """Queue x [n] float32 whose first sample was decoded from input sample `tag`; adapt
-        the target and cut any excess slack (see the module docstring)."""
+        the target and cut any excess slack (see the module docstring).
+
+        adapt=False only appends: for the later pieces of a frame pushed in pieces (the live
+        loop queues each decoded hop at once), whose slack is the frame's own earlier piece,
+        not lateness."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         with self._lock:
+            if self._owed:
+                # the speaker played silence where this audio belonged: its time has passed,
+                # so skip as much of it as the silence lasted and the latency stays where it
+                # was (plus the target's growth) instead of growing by every dry spell
+                skip = min(self._owed, len(x))
+                x, tag = x[skip:], tag + skip
+                self._owed -= skip
+                self.late_samples += skip
+            if not adapt:
+                if len(x):
+                    self._chunks.append((x, int(tag)))
+                    self.size += len(x)
+                    self._since_change += len(x)
+                    self._dry = False
+                return Cut(0, self.target)
             slack = self.size
             new = self.underruns - self._seen_underruns
             if new:
                 self.target = min(self.target + new * self.step, self.maximum)
                 self._seen_underruns = self.underruns
-                self._since_change = 0
+                if self._since_shrink is not None and self._since_shrink < self.relax_now:
+                    # the last shrink was too soon: wait twice as long before the next
+                    self.relax_now = min(2 * self.relax_now, 8 * self.relax)
+                self._since_change, self._low, self._since_shrink = 0, None, None
+            elif self._started and not self._dry:  # (dry: resuming, not a measure of slack)
+                self._low = slack if self._low is None else min(self._low, slack)
             shrunk = False
-            if not new and self._since_change >= self.relax and self.target > self.minimum:
-                self.target = max(self.target - self.step, self.minimum)
-                self._since_change = 0
-                shrunk = True
+            if not new and self._since_change >= self.relax_now and self.target > self.minimum:
+                if self._low is not None and self._low >= self.step:
+                    self.target = max(self.target - self.step, self.minimum)
+                    shrunk = True
+                    self._since_shrink = 0
+                self._since_change, self._low = 0, None  # a new window either way
             self._since_change += len(x)
+            if self._since_shrink is not None:
+                self._since_shrink += len(x)
             if len(x) and (self._dry or not self._started) and self.size == 0 and self.target:
                 # starting, or resuming after an underrun: lead with the target's worth of
                 # silence, so the slack (and so the latency) is the target from here on

@@ -1,14 +1,17 @@
-"""Live round trip: mic -> whole codec frames -> streaming encode -> decode -> speaker.
+"""Live round trip: mic -> codec hops and frames -> streaming encode -> decode -> speaker.
 
 The devices run as one duplex stream where they can (else an input and an output stream
 started together), in small blocks (BLOCK_S). The callbacks only copy: input blocks go to a
 queue with their time stamp, and output blocks come out of an adaptive jitter buffer
 (app.realtime.jitter) that tags every sample with the input sample it was decoded from.
-`LiveEngine.run()` does the work in the codec worker's thread: it cuts 80 ms frames,
-resamples to and from the device rate with the live resampler when the device cannot
-run at 24 kHz, encodes and decodes each frame as soon as it is complete with the K of the
-moment, queues it for the speaker at once, and keeps both signals so the session can become
-a normal comparison when it stops.
+`LiveEngine.run()` does the work in the codec worker's thread: it resamples to and from
+the device rate with the live resampler when the device cannot run at 24 kHz, encodes
+each 40 ms hop of input as soon as it is in (`codec.model.hop_stream`: the first half of
+an 80 ms frame is encoded while the second is being recorded), decodes each frame at its
+last hop with the K of the moment, queues each decoded hop for the speaker at once (the
+first before the second is decoded), and keeps both signals so the session can become a
+normal comparison when it stops. So only about half of a frame's compute lies between
+its last input sample and its first output sample (`LiveStats.first_out_ms`).
 
 Latency: the readout comes from the callbacks' time stamps and the tags
 (app.realtime.latency); a probe (app.realtime.probe) measures it from outside on request.
@@ -40,6 +43,10 @@ from .latency import InputFact, LatencyMeter, OutputFact
 from .probe import ProbeError, ProbeResult, ProbeRun
 from .resampler import LiveResampler
 
+# The hop stream costs about 1.4x a frame's compute (twice the calls); where its step
+# takes more than this share of a frame, the loop codes whole frames instead (the
+# full-size Mimi on a slow 2-core CPU), which keeps up where hops would fall behind.
+HOP_SHARE_MAX = 0.5
 MAX_QUEUED_FRAMES = 25  # 2 s of input backlog; beyond that the oldest input is dropped
 BLOCK_S = 0.005  # device block: small blocks keep the devices' share of the latency small
 # The latency asked of PortAudio for each direction: the host API's "low" unless told.
@@ -58,12 +65,18 @@ class LiveStats:
     frames: int = 0
     compute_ms: float = 0.0  # last frame, encode + decode
     compute_ms_avg: float = 0.0
+    # the part of it after the frame's last input sample, until its first decoded hop was
+    # queued for the speaker: the compute's share of the latency (app.realtime.live's
+    # docstring says why it is smaller)
+    first_out_ms: float = 0.0
+    first_out_ms_avg: float = 0.0
     rtf: float = 0.0  # compute time / frame duration
     latency_ms: float = 0.0  # mic-to-speaker, from the callbacks' time stamps (last ~1 s)
     latency_source: str = ""  # "timestamps", or "estimate" where the host API gives none
     buffer_ms: float = 0.0  # the jitter buffer's target slack now
     dropped: int = 0  # input frames dropped because processing fell behind
     late: int = 0  # times the speaker found no decoded audio (underruns)
+    late_ms: float = 0.0  # decoded audio skipped after them: its time had passed
     skipped: int = 0  # cuts made to bring the latency back after a stall
     samples_skipped: int = 0  # ... their total, device-rate samples
     skipped_ms: float = 0.0
@@ -77,6 +90,7 @@ class LiveStats:
     duplex: bool = False  # one duplex stream (else an input and an output stream)
     block: int = 0  # device block, samples
     threads: int = 0  # torch threads the frame loop runs on (chosen by timing, at open)
+    hops: bool = True  # coded a hop at a time (else whole frames; chosen with the threads)
 
 
 @dataclass
@@ -159,6 +173,7 @@ class LiveEngine:
         block_s: float = BLOCK_S,
         duplex: bool = True,
         device_latency: float | str = DEVICE_LATENCY_S,
+        hops: bool | None = None,
     ) -> None:
         self.codec = codec
         self.spool = Path(spool) if spool is not None else None
@@ -171,6 +186,7 @@ class LiveEngine:
         self.device_latency = device_latency  # seconds, or PortAudio's "low"/"high"
         self.control = control or LiveControl(k)
         self.stats = LiveStats(k=self.control.settings()[0], block=self.block)
+        self.want_hops = hops  # None: by timing (choose_threads)
         self.error = ""
         self.on_frame = None  # callable(codes [n_q], LiveStats), called from run()'s thread
         self._in_q: queue.Queue[tuple[np.ndarray, InputFact]] = queue.Queue()
@@ -185,6 +201,7 @@ class LiveEngine:
         # owned by the frame loop
         self._meter: LatencyMeter | None = None
         self._next_tag = 0  # device-rate output samples queued so far
+        self._frame_ms = 0.0  # compute spent on the frame in progress so far
         self._dropped_in = 0  # device-rate input samples dropped (the tags skip them)
         self.consumed = 0  # input samples the frame loop has taken in
         self._probe: ProbeRun | None = None
@@ -228,24 +245,33 @@ class LiveEngine:
 
     # ---- control -----------------------------------------------------------------------
     def choose_threads(self) -> dict[int, float]:
-        """Time the codec's streaming step on 1 and on all torch threads (fresh states,
-        before any stream opens) and keep the count the frame loop will use; returns the
-        median ms per frame of each (codec.model.threads says why this matters)."""
+        """Time the codec's live step (a frame in hops) on 1 and on all torch threads (fresh
+        states, before any stream opens) and keep the count the frame loop will use; code
+        in hops unless that step takes more than HOP_SHARE_MAX of a frame (or the engine
+        was told). Returns the median ms per frame of each count (codec.model.threads
+        says why this matters)."""
         rng = np.random.default_rng(0)
         x = torch.from_numpy(0.1 * rng.standard_normal((1, 1, self.codec.frame_size))).float()
 
         def make_step():
-            enc, dec = self.codec.stream_encoder(), self.codec.stream_decoder()
+            stream = self.codec.hop_stream()
 
             def step():
-                with torch.inference_mode():
-                    dec.step(enc.step(x))
+                k = self.control.settings()[0]
+                for h in x.split(stream.hop, dim=-1):  # as the frame loop feeds it
+                    codes = stream.encode(h, levels=k)
+                for _ in stream.decode(codes):
+                    pass
+                stream.all_codes()
 
             return step
 
         # two threads must be clearly faster: the audio server and the callbacks share
         # these cores, and a step on fewer threads keeps its time when they wake
         self.stats.threads, times = fastest_threads(make_step, timed=10, prefer_fewer=1.4)
+        frame_ms = 1000 * self.codec.frame_size / self.rate
+        hops_fit = times[self.stats.threads] <= HOP_SHARE_MAX * frame_ms
+        self.stats.hops = hops_fit if self.want_hops is None else bool(self.want_hops)
         return times
 
     def open(self) -> None:
@@ -326,7 +352,7 @@ class LiveEngine:
     def run(self, poll_s: float = 0.01) -> LiveResult:
         """Process frames until stop(); returns the recorded session. Runs in one thread."""
         fs = self.codec.frame_size
-        enc, dec = self.codec.stream_encoder(), self.codec.stream_decoder()
+        stream = self.codec.hop_stream()
         rs_in = rs_out = None
         if self.device_rate != self.rate:
             rs_in = LiveResampler(self.device_rate, self.rate)
@@ -336,7 +362,7 @@ class LiveEngine:
         self._open_spool()
         try:
             with torch_threads(self.stats.threads or torch.get_num_threads()):
-                self._loop(enc, dec, rs_in, rs_out, fs, poll_s)
+                self._loop(stream, rs_in, rs_out, fs, poll_s)
         finally:
             self._finish_probe(force=True)
             self._close_spool()
@@ -373,9 +399,9 @@ class LiveEngine:
             except OSError as e:
                 self.error = self.error or f"closing {w.path.name} failed: {e}"
 
-    def _loop(self, enc, dec, rs_in, rs_out, fs, poll_s) -> None:
-        pending = np.zeros(0, np.float32)
-        frame_s = fs / self.rate
+    def _loop(self, stream, rs_in, rs_out, fs, poll_s) -> None:
+        pending = np.zeros(0, np.float32)  # from the start of the frame being coded
+        piece = stream.hop if self.stats.hops else fs
         while not self.control.stopped:
             s = self._input_stream
             dead = s is not None and getattr(s, "active", True) is False
@@ -399,37 +425,70 @@ class LiveEngine:
             if rs_in is not None:
                 x = rs_in.process(x)
             pending = np.concatenate([pending, x])
-            n_frames = len(pending) // fs
-            if n_frames > MAX_QUEUED_FRAMES:  # fell behind: drop the oldest input
-                drop = n_frames - MAX_QUEUED_FRAMES
-                self.stats.dropped += drop
-                self._dropped_in += round(drop * fs * self.device_rate / self.rate)
-                pending = pending[drop * fs :]
-                n_frames = MAX_QUEUED_FRAMES
-            for i in range(n_frames):
-                if self._probe is None and self.control.take_probe_request():
-                    self._probe = ProbeRun(self.device_rate, self.stats.latency_ms)
-                frame = pending[i * fs : (i + 1) * fs]
-                self._process(frame, enc, dec, rs_out, frame_s)
-            pending = pending[n_frames * fs :]
+            fed = stream.pending  # pending[:fed] is in the encoder already
+            # feed the encoder each hop (or frame) as soon as it is in; a frame decodes at
+            # its last hop
+            while (n := min(len(pending) - fed, fs - fed) // piece * piece) > 0:
+                if fed == 0:  # a frame boundary
+                    n_frames = len(pending) // fs
+                    if n_frames > MAX_QUEUED_FRAMES:  # fell behind: drop the oldest input
+                        drop = n_frames - MAX_QUEUED_FRAMES
+                        self.stats.dropped += drop
+                        self._dropped_in += round(drop * fs * self.device_rate / self.rate)
+                        pending = pending[drop * fs :]
+                    if self._probe is None and self.control.take_probe_request():
+                        self._probe = ProbeRun(self.device_rate, self.stats.latency_ms)
+                k, monitor = self.control.settings()  # the K of a frame completed now
+                t0 = time.perf_counter()
+                chunk = torch.from_numpy(pending[fed : fed + n]).view(1, 1, -1)
+                codes = stream.encode(chunk, levels=k)
+                self._frame_ms += 1000 * (time.perf_counter() - t0)
+                fed += n
+                if codes.shape[-1]:
+                    self._finish_frame(pending[:fs], codes, k, monitor, stream, rs_out, t0)
+                    pending, fed = pending[fs:], 0
             self.consumed += sum(f.frames for _, f in items)
             self._finish_probe()
 
-    def _process(self, frame: np.ndarray, enc, dec, rs_out, frame_s: float) -> None:
-        k, monitor = self.control.settings()
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            codes = enc.step(torch.from_numpy(frame).view(1, 1, -1))
-            y = dec.step(codes[:, :k])[0, 0].numpy()
-        ms = 1000 * (time.perf_counter() - t0)
+    def _finish_frame(
+        self, frame: np.ndarray, codes, k: int, monitor: str, stream, rs_out, t_last: float
+    ) -> None:
+        """Decode the frame just encoded (codes [1, K, 1]) hop by hop, each hop queued for the
+        speaker as soon as it is decoded; then find its other levels; keep both signals and
+        the codes; update the figures. t_last: when the encoding of the frame's last hop
+        began (its last sample was in)."""
         probing = self._probe is not None and self._probe.monitoring
-        # the probe's echo path is the input monitor: the same frame and timing as the
-        # decode, without the codec smearing the chirp
-        play = frame if monitor == "input" or probing else y
+        at, ys, first_out = 0, [], 0.0
+        t0 = time.perf_counter()
+        for i, out in enumerate(stream.decode(codes, whole=not self.stats.hops)):
+            y = out[0, 0].numpy()
+            ys.append(y)
+            # the probe's echo path is the input monitor: the same frame and timing as the
+            # decode, without the codec smearing the chirp
+            play = frame[at : at + len(y)] if monitor == "input" or probing else y
+            at += len(y)
+            self._queue_out(play, rs_out, probing, first=i == 0)
+            if i == 0:
+                first_out = 1000 * (time.perf_counter() - t_last)
+        all_codes = stream.all_codes()
+        self._frame_ms += 1000 * (time.perf_counter() - t0)
+        y = np.concatenate(ys)
+        self._keep(frame, y)
+        self._codes.append(all_codes[0, :, 0].numpy().copy())
+        self._ks.append(k)
+        ms, self._frame_ms = self._frame_ms, 0.0
+        self._update(k, ms, first_out, len(frame) / self.rate)
+        if self.on_frame is not None:
+            self.on_frame(self._codes[-1], self.stats)
+
+    def _queue_out(self, play: np.ndarray, rs_out, probing: bool, first: bool) -> None:
+        """Queue one decoded hop [hop] for the speaker, tagged with the input sample it was
+        decoded from; `first`: the frame's first hop (the jitter buffer adapts there)."""
         tag = self._next_tag + self._dropped_in
         if rs_out is not None:
+            n_in = len(play)
             play = rs_out.process(play)
-            short = round(len(frame) * self.device_rate / self.rate) - len(play)
+            short = round(n_in * self.device_rate / self.rate) - len(play)
             if self._next_tag == 0 and short > 0:
                 # the resampler holds its first millisecond back: lead with that much
                 # silence, or the speaker would run dry once before every frame after
@@ -438,19 +497,15 @@ class LiveEngine:
         self._next_tag += len(play)
         if probing:
             play = self._probe.mix(play)
-        self._out.push(play, tag)
-        self._keep(frame, y)
-        self._codes.append(codes[0, :, 0].numpy().copy())
-        self._ks.append(k)
-        self._update(k, ms, frame_s)
-        if self.on_frame is not None:
-            self.on_frame(self._codes[-1], self.stats)
+        self._out.push(play, tag, adapt=first)
 
-    def _update(self, k: int, ms: float, frame_s: float) -> None:
+    def _update(self, k: int, ms: float, first_out_ms: float, frame_s: float) -> None:
         st = self.stats
         st.frames += 1
         st.k = k
         st.compute_ms = ms
+        st.first_out_ms = first_out_ms
+        st.first_out_ms_avg += (first_out_ms - st.first_out_ms_avg) / min(st.frames, 50)
         st.compute_ms_avg += (ms - st.compute_ms_avg) / min(st.frames, 50)
         st.rtf = ms / (1000 * frame_s)
         self._meter.add_output(self._last_out)
@@ -464,6 +519,7 @@ class LiveEngine:
         st.buffer_ms = 1000 * out.target / self.device_rate
         st.late, st.skipped, st.samples_skipped = out.underruns, out.skipped, out.samples_skipped
         st.skipped_ms = 1000 * out.samples_skipped / self.device_rate
+        st.late_ms = 1000 * out.late_samples / self.device_rate
         st.xruns = self._xruns
         st.samples_in, st.samples_out = self._in_index, out.popped
 

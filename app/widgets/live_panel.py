@@ -33,13 +33,14 @@ SCROLL_S = 10.0  # seconds of tokens on screen
 READOUTS = (
     ("k", "codebooks (K)"),
     ("compute", "compute per frame"),
+    ("first_out", "of it after the frame's end"),
     ("rtf", "real-time factor"),
     ("latency", "mic-to-speaker latency"),
     ("measured", "measured with a probe"),
     ("buffer", "jitter buffer"),
     ("dropped", "dropped input frames"),
     ("skipped", "skipped output (catching up)"),
-    ("late", "late output blocks"),
+    ("late", "late output (underruns)"),
     ("xruns", "device over/underflows"),
     ("frames", "frames"),
 )
@@ -236,14 +237,18 @@ class LivePanel(QWidget):
         r = self.readouts
         r["k"].setText(str(st.k))
         threads = f", {st.threads} thread{'s' if st.threads > 1 else ''}" if st.threads else ""
+        threads += "" if st.hops else ", whole frames"  # hops would not keep up here
         r["compute"].setText(f"{st.compute_ms:.1f} ms (avg {st.compute_ms_avg:.1f}{threads})")
+        # the compute between a frame's last sample and its first sound: the latency's share
+        r["first_out"].setText(f"{st.first_out_ms:.1f} ms (avg {st.first_out_ms_avg:.1f})")
         r["rtf"].setText(f"{st.rtf:.2f}")
         r["latency"].setText(latency_text(st))
         if st.probe_note or st.measured_latency_ms:
             r["measured"].setText(measured_text(st))
         r["buffer"].setText(f"{st.buffer_ms:.0f} ms")
         r["skipped"].setText(f"{st.skipped} cuts, {st.skipped_ms:.0f} ms" if st.skipped else "0")
-        for key in ("dropped", "late", "xruns", "frames"):
+        r["late"].setText(f"{st.late}, {st.late_ms:.0f} ms skipped" if st.late else "0")
+        for key in ("dropped", "xruns", "frames"):
             r[key].setText(str(getattr(st, key)))
         self.k = st.k
         self._draw()

@@ -65,12 +65,15 @@ def _signal(seconds: float, sr: int) -> torch.Tensor:
 
 
 def measure_streaming(codec, k: int, frames: int, warmup: int = 5) -> dict:
-    """Per-frame ms of streaming encode and decode (1 frame per step), K codebooks decoded."""
+    """Per-frame ms of streaming encode and decode (1 frame per step), K codebooks decoded;
+    and, frame for frame in the same loop, the live loop's hop stream (hop_stream.py): the
+    compute between a frame's last sample and its first decoded hop, and its total."""
     enc, dec = codec.stream_encoder(1), codec.stream_decoder(1)
+    hops = codec.hop_stream()
     x = _signal((frames + warmup) * codec.frame_size / codec.sample_rate, codec.sample_rate)
     x = x.to(codec.device)
     fs = codec.frame_size
-    t_enc, t_dec = [], []
+    t_enc, t_dec, h_first, h_total = [], [], [], []
     for i in range(frames + warmup):
         chunk = x[..., i * fs : (i + 1) * fs]
         t0 = time.perf_counter()
@@ -80,9 +83,21 @@ def measure_streaming(codec, k: int, frames: int, warmup: int = 5) -> dict:
         dec.step(codes[:, :k])
         _sync(codec.device)
         t2 = time.perf_counter()
+        *early, last = chunk.split(hops.hop, dim=-1)
+        for h in early:
+            hops.encode(h, levels=k)
+        t3 = time.perf_counter()
+        pieces = hops.decode(hops.encode(last, levels=k))
+        next(pieces)
+        t4 = time.perf_counter()
+        list(pieces)
+        hops.all_codes()
+        t5 = time.perf_counter()
         if i >= warmup:
             t_enc.append(1000 * (t1 - t0))
             t_dec.append(1000 * (t2 - t1))
+            h_first.append(1000 * (t4 - t3))
+            h_total.append(1000 * (t5 - t2))
     total = [a + b for a, b in zip(t_enc, t_dec, strict=True)]
     frame_ms = 1000 * fs / codec.sample_rate
     return {
@@ -94,6 +109,8 @@ def measure_streaming(codec, k: int, frames: int, warmup: int = 5) -> dict:
         "total_ms_mean": statistics.fmean(total),
         "total_ms_p95": sorted(total)[int(0.95 * (len(total) - 1))],
         "real_time_factor": statistics.median(total) / frame_ms,
+        "hop_first_out_ms_median": statistics.median(h_first),
+        "hop_total_ms_median": statistics.median(h_total),
     }
 
 
@@ -502,6 +519,12 @@ def format_table(r: dict) -> str:
             f"(enc {s['encode_ms_median']:.1f} + dec {s['decode_ms_median']:.1f}), "
             f"mean {s['total_ms_mean']:.1f}, p95 {s['total_ms_p95']:.1f}, "
             f"RTF {s['real_time_factor']:.2f}"
+        )
+        first = s["hop_first_out_ms_median"]
+        lines.append(
+            f"        live hop stream: {first:.1f} ms from a frame's last sample to its first "
+            f"decoded hop ({first / s['total_ms_median']:.2f}x the step), "
+            f"{s['hop_total_ms_median']:.1f} ms/frame in all"
         )
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ import torch
 
 from ..errors import Cancelled
 from .config import CodecConfig
+from .hop_stream import HopStream
 from .info import CodecInfo, describe
 from .mimi import MimiModel
 from .runner import (
@@ -217,6 +218,11 @@ class MimiCodec:
     ) -> StreamDecoder:
         """Frame-by-frame decoder; `fixed_frames` and `cuda_graph` as for stream_encoder."""
         return StreamDecoder(self, batch_size, fixed_frames, cuda_graph)
+
+    def hop_stream(self) -> HopStream:
+        """Encoder and decoder for a live loop, fed one SEANet hop (half a frame for Mimi)
+        at a time so that less compute follows a frame's last sample (hop_stream.py)."""
+        return HopStream(self)
 
 
 def _fixed(codec: MimiCodec, side: str, batch: int, frames: int | None, graph: bool):

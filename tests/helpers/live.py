@@ -11,22 +11,28 @@ import torch
 from codec.model.threads import torch_threads
 
 
-def reference(codec, x: np.ndarray, ks: list[int], threads: int) -> np.ndarray:
-    """The streaming decode of x at K = ks[i] for frame i, on `threads` torch threads (the
-    engine's count: another count rounds its matmuls differently)."""
-    enc, dec = codec.stream_encoder(), codec.stream_decoder()
+def reference(codec, x: np.ndarray, ks: list[int], threads: int, hops: bool = True) -> np.ndarray:
+    """The hop-by-hop streaming decode of x at K = ks[i] for frame i (what the engine runs;
+    tests/codec/model/test_hop_stream.py checks it against the frame stream and the batch
+    decode), on `threads` torch threads (the engine's count: another count rounds its
+    matmuls differently). hops=False: whole frames, as the engine codes them where hops
+    would not keep up."""
+    stream = codec.hop_stream()
     out = []
     with torch_threads(threads):
         for i, k in enumerate(ks):
             frame = torch.from_numpy(x[i * 1920 : (i + 1) * 1920]).view(1, 1, -1)
-            out.append(dec.step(enc.step(frame)[:, :k])[0, 0].numpy())
+            for h in frame.split(stream.hop if hops else 1920, dim=-1):
+                codes = stream.encode(h, levels=k)
+            out.extend(y[0, 0].numpy() for y in stream.decode(codes, whole=not hops))
     return np.concatenate(out)
 
 
 def start(engine):
     engine.open()
     box = {}
-    t = threading.Thread(target=lambda: box.setdefault("r", engine.run()))
+    # a daemon: a test that fails before stopping the engine must not hang the run at exit
+    t = threading.Thread(target=lambda: box.setdefault("r", engine.run()), daemon=True)
     t.start()
     return t, box
 
@@ -63,20 +69,29 @@ class StallingCodec:
     def __getattr__(self, name):
         return getattr(self._codec, name)
 
-    def stream_encoder(self):
-        enc, outer = self._codec.stream_encoder(), self
+    def hop_stream(self):
+        stream, outer = self._codec.hop_stream(), self
 
-        class Encoder:
-            n = 0
+        class Stream:
+            hop, hops = stream.hop, stream.hops
 
-            def step(self, x):
-                if self.n == outer.stall_at:
+            @property
+            def pending(self):
+                return stream.pending
+
+            def encode(self, x, levels=None):
+                if stream.frames == outer.stall_at and stream.pending == 0:
                     outer.stalled.set()
                     outer.release.wait(30)
-                self.n += 1
-                return enc.step(x)
+                return stream.encode(x, levels)
 
-        return Encoder()
+            def all_codes(self):
+                return stream.all_codes()
+
+            def decode(self, codes, whole=False):
+                return stream.decode(codes, whole)
+
+        return Stream()
 
 
 def wait_until(cond, timeout=30.0):

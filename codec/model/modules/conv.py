@@ -36,12 +36,18 @@ class _NormTr(nn.Module):
 
 
 class ConvState:
-    """The last `pad` inputs of a causal conv: `prev` [B, C_in, pad], None before the first call."""
+    """The last `pad` inputs of a causal conv: `prev` [B, C_in, pad], None before the first call.
 
-    __slots__ = ("prev",)
+    `hold` (for input that arrives in pieces of any length): a strided conv codes only the
+    outputs whose inputs are all in and keeps the rest (`prev` is then [B, C_in, pad + r],
+    r < stride) for the next call, instead of padding a partial last stride.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("hold", "prev")
+
+    def __init__(self, hold: bool = False) -> None:
         self.prev: torch.Tensor | None = None
+        self.hold = hold
 
     def keep(self, tail: torch.Tensor) -> None:
         self.prev = tail.clone()  # not a view: frees the chunk
@@ -116,6 +122,11 @@ class CausalConv1d(nn.Module):
 
     def forward(self, x: torch.Tensor, state: ConvState | None = None) -> torch.Tensor:
         layer: nn.Conv1d = self.conv.conv
+        if state is not None and state.hold:
+            if x.shape[-1] == 0:  # a piece too short to reach this layer
+                return x.new_zeros(x.shape[0], layer.out_channels, 0)
+            if self.stride > 1:  # stride 1 has nothing to hold: the usual path
+                return self._held_forward(x, state, layer)
         if self.pad:
             x = torch.cat([self._history(x, state), x], dim=-1)
             if state is not None:
@@ -127,6 +138,16 @@ class CausalConv1d(nn.Module):
             else:
                 x = F.pad(x, (0, extra))
         return self._conv(x, layer)
+
+    def _held_forward(self, x: torch.Tensor, state: ConvState, layer: nn.Conv1d) -> torch.Tensor:
+        """x [B, C_in, L], L > 0 -> the floor((held + L) / stride) outputs now complete
+        (possibly none); the inputs of the next ones are kept."""
+        x = torch.cat([self._history(x, state), x], dim=-1)
+        n = (x.shape[-1] - self.pad) // self.stride
+        state.keep(x[..., n * self.stride :])
+        if n <= 0:
+            return x.new_zeros(x.shape[0], layer.out_channels, 0)
+        return self._conv(x[..., : n * self.stride + self.pad], layer)
 
     def _history(self, x: torch.Tensor, state: ConvState | None) -> torch.Tensor:
         """The `pad` samples before x [B, C_in, L]: the state's, or the first call's padding."""

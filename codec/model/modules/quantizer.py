@@ -8,6 +8,8 @@ Codes are [B, K, F] int64 with the semantic code(s) first; any prefix K >= 1 dec
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -104,19 +106,34 @@ class ResidualVQ(nn.Module):
     def encode(self, z: torch.Tensor, n: int) -> torch.Tensor:
         """z [B, dim, F] -> codes [B, n, F] for the first n levels."""
         b, _, f = z.shape
-        w = self.input_proj.weight  # [d, dim, 1]
-        r = F.linear(z.transpose(1, 2).reshape(b * f, -1), w.view(w.shape[0], -1))  # [BF, d]
-        tables = self.tables()
+        r = self.project(z)
         if self.training or self._cache is None:
-            return self._encode_train(r, tables, n).view(n, b, f).transpose(0, 1)
+            return self._encode_train(r, self.tables(), n).view(n, b, f).transpose(0, 1)
+        codes, _ = self.search(r, 0, n)
+        return torch.stack(codes, 0).view(n, b, f).transpose(0, 1)
+
+    def project(self, z: torch.Tensor) -> torch.Tensor:
+        """z [B, dim, F] -> the search's first residual [B F, d] (the input projection)."""
+        b, _, f = z.shape
+        w = self.input_proj.weight  # [d, dim, 1]
+        r = F.linear(z.transpose(1, 2).reshape(b * f, -1), w.view(w.shape[0], -1))
+        self.tables()  # the cached tables the search reads
+        return r
+
+    def search(
+        self, r: torch.Tensor, start: int, stop: int, keep_residual: bool = False
+    ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Levels start..stop-1 of the residual search (inference) from residual r [BF, d]:
+        their indices ([BF] each) and the residual after them (after the last level only
+        with `keep_residual`, to continue the search later from `stop`)."""
         c = self._cache
         codes = []
-        for q in range(n):
+        for q in range(start, stop):
             idx = nearest(r, c.tables_t[q], c.norms[q])
             codes.append(idx)
-            if q + 1 < n:
+            if q + 1 < stop or keep_residual:
                 r = r - c.tables[q].index_select(0, idx)
-        return torch.stack(codes, 0).view(n, b, f).transpose(0, 1)
+        return codes, r
 
     def _encode_train(self, r: torch.Tensor, tables: torch.Tensor, n: int) -> torch.Tensor:
         """The same residual search on tables that change (training): codes [n, BF]."""
@@ -190,6 +207,43 @@ class SplitResidualVQ(nn.Module):
         if n > self.n_sem:
             codes = torch.cat([codes, self.rvq_rest.encode(z, n - self.n_sem)], dim=1)
         return codes
+
+    @torch.inference_mode()
+    def encode_prefix(
+        self, z: torch.Tensor, k: int
+    ) -> tuple[torch.Tensor, Callable[[], torch.Tensor]]:
+        """z [B, dim, F] -> (codes [B, k, F] of the first k levels now, a function that
+        returns all n_q levels' codes [B, n_q, F] later). The later levels continue the same
+        search, so the result equals `encode(z)`; a live loop decodes the K it needs first
+        and finds the rest after the audio went out."""
+        k = max(1, min(int(k), self.n_q))
+        b, _, f = z.shape
+        if self.training:  # tables that change: no cached search to continue
+            full = self.encode(z)
+            return full[:, :k], lambda: full
+
+        def stacked(codes: list[torch.Tensor]) -> torch.Tensor:
+            return torch.stack(codes, 0).view(len(codes), b, f).transpose(0, 1)
+
+        first = self.rvq_first.encode(z, self.n_sem)
+        rest = self.rvq_rest
+        if k <= self.n_sem or self.n_q == self.n_sem:
+
+            @torch.inference_mode()
+            def all_levels() -> torch.Tensor:
+                if self.n_q == self.n_sem:
+                    return first
+                return torch.cat([first, rest.encode(z, self.n_q - self.n_sem)], 1)
+
+            return first[:, :k], all_levels
+        now, r = rest.search(rest.project(z), 0, k - self.n_sem, keep_residual=True)
+
+        @torch.inference_mode()
+        def later() -> torch.Tensor:
+            more, _ = rest.search(r, k - self.n_sem, self.n_q - self.n_sem)
+            return torch.cat([first, stacked(now + more)], 1)
+
+        return torch.cat([first, stacked(now)], 1), later
 
     def decode(self, codes: torch.Tensor, part: str = "all") -> torch.Tensor:
         """codes [B, K, F], 1 <= K <= n_q -> latent [B, dim, F]. Missing levels are left out.

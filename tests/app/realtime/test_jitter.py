@@ -53,10 +53,14 @@ def test_target_grows_on_underrun_leads_with_silence_and_relaxes():
     for _ in range(17):  # one block more than there is: a dry spell
         jb.pop_into(out)
     assert jb.underruns == 1
-    cut = jb.push(ramp(1920, 1), 1920)
+    cut = jb.push(ramp(1920, 1920), 1920)  # this frame came one block late
     assert cut.target == step
     got, tag = jb.pop_into(out)
-    assert got == BLOCK and np.all(out == 0) and tag == 1920 - step  # the lead silence
+    # the lead silence, in the place of the block whose time passed in the dry spell
+    assert got == BLOCK and np.all(out == 0) and tag == 1920 + BLOCK - step
+    got, tag = jb.pop_into(out)
+    assert tag == 1920 + BLOCK and out[0] == tag  # that block was skipped, not played late
+    assert jb.late_samples == BLOCK
     # 0.5 s of pushed audio without an underrun: the target comes back down one step
     for i in range(8):
         jb.pop_into(out)
@@ -80,3 +84,80 @@ def test_excess_slack_is_cut_with_a_crossfade_and_counted():
     assert np.array_equal(after, ramp(len(after), int(after[0])))  # contiguous after the fade
     assert tag == int(out[f]) - f  # the faded samples carry the later signal's tags
     assert jb.size == 0
+
+
+def test_a_frame_pushed_in_hops_adapts_once_and_is_not_cut():
+    """The live loop queues each decoded hop of a frame as soon as it is decoded: the second
+    hop arrives with the first still queued, which is not lateness; with adapt=False it is
+    appended as it is, and the tags run on."""
+    jb = JitterBuffer(RATE, BLOCK)
+    out = np.empty(BLOCK, np.float32)
+    for f in range(4):
+        jb.push(ramp(960, 1920 * f), 1920 * f)
+        jb.push(ramp(960, 1920 * f + 960), 1920 * f + 960, adapt=False)
+        played = []
+        for _ in range(16):
+            got, tag = jb.pop_into(out)
+            assert got == BLOCK and tag == int(out[0])
+            played.append(out.copy())
+        assert np.array_equal(np.concatenate(played), ramp(1920, 1920 * f))
+    assert jb.skipped == 0 and jb.underruns == 0 and jb.size == 0
+    # the same second hops pushed as frames would look like a burst to cut
+    jb2 = JitterBuffer(RATE, BLOCK)
+    jb2.push(ramp(960), 0)
+    jb2.push(ramp(960, 960), 960)
+    jb2.push(ramp(960, 1920), 1920)
+    assert jb2.skipped >= 1
+
+
+def _targets_after_an_underrun(late_at: int | None) -> list[int]:
+    """Frames of 1920 samples, the speaker taking 16 blocks between pushes; frame 1 comes
+    one block late (an underrun: the target grows to one step), and so does frame
+    `late_at` (a late frame's successor comes on time: one block less after it). The
+    target after each push from frame 1 on."""
+    jb = JitterBuffer(RATE, BLOCK, relax_s=0.5)
+    out = np.empty(BLOCK, np.float32)
+    jb.push(ramp(1920), 0)
+    for _ in range(17):
+        jb.pop_into(out)
+    targets = []
+    for i in range(24):
+        jb.push(ramp(1920), 1920 * (i + 1))
+        targets.append(jb.target)
+        pops = 16 - (i == 0) + (i + 1 == late_at) - (i == late_at)
+        for _ in range(pops):
+            jb.pop_into(out)
+    assert jb.underruns == 1
+    return targets
+
+
+def test_target_shrinks_only_where_a_step_less_would_not_have_run_dry():
+    step = JitterBuffer(RATE, BLOCK).step
+    steady = _targets_after_an_underrun(None)
+    assert steady[0] == step and 0 in steady
+    shrink_at = steady.index(0)
+    # one frame a block late in that window: its slack fell to 0, so the target stays
+    late = _targets_after_an_underrun(late_at=3)
+    assert late[: shrink_at + 1] == [step] * (shrink_at + 1)
+    assert 0 in late  # and shrinks after the next window without one
+
+
+def test_a_shrink_followed_by_an_underrun_doubles_the_wait():
+    jb = JitterBuffer(RATE, BLOCK, relax_s=0.5)
+    out = np.empty(BLOCK, np.float32)
+    jb.push(ramp(1920), 0)
+    for _ in range(17):  # an underrun: the target grows one step
+        jb.pop_into(out)
+    tag, shrunk_at = 1920, None
+    for i in range(12):
+        jb.push(ramp(1920), tag)
+        tag += 1920
+        if jb.target == 0 and shrunk_at is None:
+            shrunk_at = i
+        for _ in range(16 - (i == 0)):  # the late frame's successor is on time
+            jb.pop_into(out)
+    assert shrunk_at is not None and jb.relax_now == jb.relax
+    for _ in range(2):  # a slow frame right after the shrink: it was too soon
+        jb.pop_into(out)
+    jb.push(ramp(1920), tag)
+    assert jb.underruns == 2 and jb.relax_now == 2 * jb.relax

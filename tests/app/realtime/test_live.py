@@ -224,11 +224,11 @@ def test_probe_in_a_room_includes_the_flight_and_says_when_unheard(tiny):
 
 def test_jitter_buffer_recovers_after_a_stall(tiny):
     """The frame loop stalls for 10 frames (0.8 s) while the devices run on: the speaker
-    runs dry (counted as late), the target grows one step, the burst that follows is cut
-    back (counted as skipped), and after the relax time (8 s) the latency is back at the minimum;
-    what plays then is the decode at the right position, and the saved session has every
-    frame."""
-    x = speechlike(12.2, seed=9)[0, 0].numpy()
+    runs dry (counted as late), the target grows one step, the audio whose time passed in
+    the dry spell is skipped (counted in late_ms) so the latency is the old one plus that
+    step, and after the relax time (15 s) it is back at the minimum; what plays then is
+    the decode at the right position, and the saved session has every frame."""
+    x = speechlike(19.4, seed=9)[0, 0].numpy()
     stalling = StallingCodec(tiny, stall_at=10)
     backend = FakeBackend(source=x, duplex=True, in_latency=0.005, out_latency=0.005)
     engine = LiveEngine(stalling, backend, k=8)
@@ -241,18 +241,43 @@ def test_jitter_buffer_recovers_after_a_stall(tiny):
     assert stalling.stalled.wait(10)
     stalling.release.set()
     wait_frames(engine, 20)
-    assert engine.stats.late == 1 and engine.stats.skipped >= 1
-    grown = engine.stats.buffer_ms
-    assert grown == 5.0
-    pump_frames(dev, engine, 130)  # 10.4 s: past the 8 s relax time, then 2 s more
+    st = engine.stats
+    assert st.late == 1 and st.buffer_ms == 5.0
+    assert 700 <= st.late_ms <= 800  # the stall's length, less what was queued before it
+    pump_frames(dev, engine, 14)  # the readout averages the last 12 frames
+    assert abs(engine.stats.latency_ms - (before + 5.0)) < 0.01
+    pump_frames(dev, engine, 206)  # 16.5 s more: past the 15 s relax time
     engine.stop()
     thread.join(10)
     st = engine.stats
     assert st.buffer_ms == 0.0 and abs(st.latency_ms - before) < 0.01
     assert st.late == 1 and st.samples_skipped > 0 and st.dropped == 0
     r = box["r"]
-    assert len(r.output24) == 150 * 1920  # nothing lost from the recording
-    ref = reference(tiny, x, [8] * 150, engine.stats.threads)
+    assert len(r.output24) == 240 * 1920  # nothing lost from the recording
+    ref = reference(tiny, x, [8] * 240, engine.stats.threads)
     played = np.concatenate(dev.played)[:, 0]
     end = len(played)
     assert np.array_equal(played[end - 20 * 1920 : end], ref[end - 21 * 1920 : end - 1920])
+
+
+@pytest.mark.parametrize("share, hops", [(0.0, False), (10.0, True)])
+def test_hops_or_whole_frames_by_the_steps_timing(tiny, monkeypatch, share, hops):
+    """The engine codes in hops unless its timed hop step takes more than HOP_SHARE_MAX of
+    a frame (then whole frames, the frame-by-frame step's calls); either way the speaker
+    plays that stream's decode, frame-exact."""
+    import app.realtime.live as live
+
+    monkeypatch.setattr(live, "HOP_SHARE_MAX", share)
+    x = speechlike(1.2, seed=5)[0, 0].numpy()
+    backend = FakeBackend(source=x, duplex=True)
+    engine = LiveEngine(tiny, backend, k=8)
+    thread, box = start(engine)
+    assert engine.stats.hops is hops
+    pump_frames(backend.last("duplex"), engine, 12)
+    engine.stop()
+    thread.join(10)
+    r = box["r"]
+    n = r.codes.shape[1]
+    assert n >= 11
+    ref = reference(tiny, x, [8] * n, engine.stats.threads, hops=hops)
+    assert np.array_equal(r.output24, ref)
