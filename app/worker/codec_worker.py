@@ -61,6 +61,8 @@ class CodecWorker(QObject):
         self._listening = threading.Event()  # set by the GUI while audio plays
         self._all_threads = torch.get_num_threads()  # what a job starts with
         self._last_progress = 0.0
+        # the token analysis in progress, kept while it steps aside (worker thread only)
+        self._token_run = None
         self._wake.connect(self._run_next, Qt.ConnectionType.QueuedConnection)
         self.metrics = MetricsThread(self._measured, self._measure_failed)
         self._handlers: dict[type, Callable] = {
@@ -267,19 +269,24 @@ class CodecWorker(QObject):
         self.result.emit(jobs.Decoded(req, k, time.perf_counter() - t))
 
     def _analyse_tokens(self, req: jobs.AnalyseTokens) -> None:
-        from codec.analysis.tokens import analyse_comparison
+        from codec.analysis.tokens import TokenAnalysisRun
 
         codec, c = self._need_codec(), req.comparison
         analysis = c.derived("tokens")
         if analysis is None:
             stopped = self._stopped(req)
+            run = self._token_run
+            if run is None or not run.matches(codec, c):
+                run = self._token_run = TokenAnalysisRun(codec, c)
             try:  # steps aside (back in the queue) while the user's request waits
-                pacer = self._pacer(BACKGROUND_CHUNK_FRAMES)
-                analysis = analyse_comparison(codec, c, self._step_aside(req), pacer)
+                analysis = run.run(self._step_aside(req), self._pacer(BACKGROUND_CHUNK_FRAMES))
             except Cancelled:
                 if not stopped():
-                    self.submit(req)
+                    self.submit(req)  # goes on from where it stopped (the run is kept)
                 return
+            finally:
+                if analysis is not None or stopped():
+                    self._token_run = None
             c.set_derived("tokens", analysis, analysis.generation)
         self.result.emit(jobs.TokensAnalysed(req, analysis))
 

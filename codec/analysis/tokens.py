@@ -400,47 +400,79 @@ class TokenAnalysis:
     usage: tuple[np.ndarray, ...]
 
 
-@torch.inference_mode()
-def _channel_contributions(
-    codec, x: np.ndarray, codes: np.ndarray, cancel, pacer: ChunkPacer | None = None
-) -> Contributions:
-    """Contributions of one channel x [T] with its codes [n_q, F], chunk by chunk: the
-    level vectors of a whole long file ([n_q, D, F]) would not fit in memory. Small
-    chunks (BACKGROUND_CHUNK_FRAMES, or the pacer's): the work can step aside promptly."""
-    model, fs = codec.model, codec.frame_size
-    state = model.init_encoder_state()
-    xt = as_tensor(np.asarray(x, np.float32), torch.float32).view(1, 1, -1)
-    parts = []
-    for f0, f1 in frame_spans(0, codes.shape[1], pacer or BACKGROUND_CHUNK_FRAMES):
-        if cancel is not None and cancel():
-            from ..errors import Cancelled
+class TokenAnalysisRun:
+    """`analyse_comparison` as work that can stop and go on: `run(cancel, pacer)` returns
+    the TokenAnalysis, or raises Cancelled keeping what it has done (the encoder's state,
+    the chunks' contributions so far), so that the next `run` goes on from there instead of
+    from frame 0. Background work that steps aside for the user keeps its run and calls it
+    again. One thread at a time; for the comparison's codes of `generation`."""
 
-            raise Cancelled("token analysis cancelled")
-        chunk = xt[..., f0 * fs : f1 * fs].to(codec.device)
-        z = model.encode_latent(chunk, state)
-        c = torch.from_numpy(np.ascontiguousarray(codes[:, f0 : f0 + z.shape[-1]]))[None]
-        parts.append(contributions(model, z, c.to(codec.device))[0])
-    return Contributions(
-        np.concatenate([p.norms for p in parts], axis=1),
-        np.concatenate([p.residual for p in parts], axis=1),
-        np.concatenate([p.latent_norm for p in parts]),
-    )
+    def __init__(self, codec, comparison) -> None:
+        codes = comparison.codes
+        if codes is None:
+            raise ValueError("nothing is encoded yet")
+        self.codec, self.comparison = codec, comparison
+        self.codes, self.generation = codes, comparison.generation
+        self._contrib: list[Contributions] = []  # finished channels
+        self._start_channel()
+
+    def _start_channel(self) -> None:
+        self._state = self.codec.model.init_encoder_state()
+        self._parts: list[Contributions] = []
+        self.frame = 0  # next frame of the current channel
+
+    @property
+    def channel(self) -> int:
+        return len(self._contrib)
+
+    def matches(self, codec, comparison) -> bool:
+        """Still the analysis of these codes (the same comparison, codec and generation)."""
+        return (
+            codec is self.codec
+            and comparison is self.comparison
+            and comparison.generation == self.generation
+        )
+
+    @torch.inference_mode()
+    def run(self, cancel=None, pacer: int | ChunkPacer | None = None) -> TokenAnalysis:
+        """Go on until done, in chunks of BACKGROUND_CHUNK_FRAMES frames (`pacer`: that
+        many frames, or a ChunkPacer's), `cancel()` checked before each (then Cancelled,
+        the work so far kept)."""
+        from ..errors import Cancelled
+
+        model, fs = self.codec.model, self.codec.frame_size
+        while self.channel < self.codes.shape[0]:
+            ch, codes = self.channel, self.codes[self.channel]
+            x = np.asarray(self.comparison.x24[ch], np.float32)
+            xt = as_tensor(x, torch.float32).view(1, 1, -1)
+            for f0, f1 in frame_spans(self.frame, codes.shape[1], pacer or BACKGROUND_CHUNK_FRAMES):
+                if cancel is not None and cancel():
+                    raise Cancelled("token analysis cancelled")
+                chunk = xt[..., f0 * fs : f1 * fs].to(self.codec.device)
+                z = model.encode_latent(chunk, self._state)
+                c = torch.from_numpy(np.ascontiguousarray(codes[:, f0 : f0 + z.shape[-1]]))[None]
+                self._parts.append(contributions(model, z, c.to(self.codec.device))[0])
+                self.frame = f0 + z.shape[-1]
+            parts = self._parts
+            self._contrib.append(
+                Contributions(
+                    np.concatenate([p.norms for p in parts], axis=1),
+                    np.concatenate([p.residual for p in parts], axis=1),
+                    np.concatenate([p.latent_norm for p in parts]),
+                )
+            )
+            self._start_channel()
+        size = self.codec.codebook_size
+        usage = tuple(np.stack([entry_usage(row, size) for row in ch]) for ch in self.codes)
+        return TokenAnalysis(self.generation, tuple(self._contrib), usage)
 
 
 def analyse_comparison(
     codec, comparison, cancel=None, pacer: ChunkPacer | None = None
 ) -> TokenAnalysis:
-    """The TokenAnalysis of a coded comparison (codec.session.comparison.Comparison);
-    pacer: the chunks of its encoding pass (see _channel_contributions)."""
-    codes, gen = comparison.codes, comparison.generation
-    if codes is None:
-        raise ValueError("nothing is encoded yet")
-    contrib, usage = [], []
-    size = codec.codebook_size
-    for ch in range(codes.shape[0]):
-        contrib.append(_channel_contributions(codec, comparison.x24[ch], codes[ch], cancel, pacer))
-        usage.append(np.stack([entry_usage(row, size) for row in codes[ch]]))
-    return TokenAnalysis(gen, tuple(contrib), tuple(usage))
+    """The TokenAnalysis of a coded comparison (codec.session.comparison.Comparison), in
+    one go (a TokenAnalysisRun run to its end); pacer: the chunks of its encoding pass."""
+    return TokenAnalysisRun(codec, comparison).run(cancel, pacer)
 
 
 @dataclass(frozen=True, eq=False)

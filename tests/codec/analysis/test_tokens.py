@@ -132,3 +132,47 @@ def test_parts_decode_as_the_split_quantizer_sums(mimi_random):
     assert ac.shape == sem.shape and not torch.allclose(ac, sem, atol=1e-3)
     with pytest.raises(ValueError, match="part must be"):
         codec.decode(codes, part="nonsense")
+
+
+def _cancel_after(n: int):
+    """A cancel check that says stop from its (n + 1)-th call on."""
+    asked = iter(range(10**6))
+    return lambda: next(asked) >= n
+
+
+def test_an_analysis_that_steps_aside_goes_on_where_it_stopped(tiny):
+    """A TokenAnalysisRun cancelled part-way (as the worker's background job is when the
+    user's request waits) keeps its work: run again, it encodes only the frames it had not
+    reached, and its result equals one run without a stop (two channels, so the stop also
+    falls inside the second)."""
+    from codec.errors import Cancelled
+    from codec.session.comparison import Comparison
+
+    x = speechlike(1.6, seed=16, batch=2)[:, 0].numpy()  # [2, T]: 20 frames a channel
+    c = Comparison("two", x, 24_000)
+    c.set_codes(np.stack([tiny.encode(x[i][None, None]).numpy()[0] for i in range(2)]), "tiny")
+    whole = tk.analyse_comparison(tiny, c)
+
+    calls = []
+    inner = tiny.model.encode_latent
+    tiny.model.encode_latent = lambda chunk, state=None: (
+        calls.append(chunk.shape[-1] // 1920) or inner(chunk, state)
+    )
+    try:
+        run = tk.TokenAnalysisRun(tiny, c)
+        for chunks in (3, 4):  # chunks of 4 frames: stop in channel 0, then in channel 1
+            with pytest.raises(Cancelled):
+                run.run(cancel=_cancel_after(chunks), pacer=4)
+            assert sum(calls) == 4 * (3 if chunks == 3 else 7)
+        assert run.channel == 1 and run.frame == 8
+        got = run.run(pacer=4)
+    finally:
+        tiny.model.encode_latent = inner
+    assert sum(calls) == 40  # every frame of both channels encoded once
+    assert run.matches(tiny, c) and got.generation == whole.generation
+    for a, b in zip(got.contrib, whole.contrib, strict=True):
+        np.testing.assert_allclose(a.norms, b.norms, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.residual, b.residual, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.latent_norm, b.latent_norm, rtol=1e-5, atol=1e-6)
+    for a, b in zip(got.usage, whole.usage, strict=True):
+        assert np.array_equal(a, b)
