@@ -61,8 +61,10 @@ class CodecWorker(QObject):
         self._listening = threading.Event()  # set by the GUI while audio plays
         self._all_threads = torch.get_num_threads()  # what a job starts with
         self._last_progress = 0.0
-        # the token analysis in progress, kept while it steps aside (worker thread only)
+        # the token analysis and the measurement decode in progress, kept while they step
+        # aside for the user (worker thread only)
         self._token_run = None
+        self._measure_kept: dict = {}
         self._wake.connect(self._run_next, Qt.ConnectionType.QueuedConnection)
         self.metrics = MetricsThread(self._measured, self._measure_failed)
         self._handlers: dict[type, Callable] = {
@@ -325,7 +327,9 @@ class CodecWorker(QObject):
         gen = c.generation
         try:
             pacer = self._pacer(BACKGROUND_CHUNK_FRAMES)
-            ref, est, scope = ops.measurement_inputs(codec, c, k, self.policy, step_aside, pacer)
+            ref, est, scope = ops.measurement_inputs(
+                codec, c, k, self.policy, step_aside, pacer, kept=self._measure_kept
+            )
         except Cancelled:
             if not stopped():
                 self.submit(req)  # stepped aside: ask again behind the urgent request

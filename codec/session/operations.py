@@ -83,6 +83,46 @@ def encode_signal(
     return codec.encode(xt, num_codebooks, progress=progress, cancel=cancel).cpu()
 
 
+class DecodeRun:
+    """`decode_signal` as work that can stop and go on: `run(...)` returns the decode
+    [C, T], or raises Cancelled keeping what it has done (the decoder's state and the
+    frames written so far), so that the next `run` goes on from there instead of from
+    frame 0. One thread at a time."""
+
+    def __init__(
+        self,
+        codec: MimiCodec,
+        codes: torch.Tensor | np.ndarray,
+        num_samples: int | None = None,
+        part: str = "all",
+    ) -> None:
+        self.codec, self.part = codec, part
+        self.codes = codec.check_codes(codes)
+        frames, fs = self.codes.shape[-1], codec.frame_size
+        self.total = frames * fs if num_samples is None else min(num_samples, frames * fs)
+        self.out = np.empty((self.codes.shape[0], self.total), np.float32)
+        self.runner = DecoderRunner(codec.model, chunk_frames=None)  # given its chunks below
+        self.frame = 0  # the next frame to decode
+
+    def run(
+        self,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+        chunk_frames: int | str | ChunkPacer = "batch",
+    ) -> np.ndarray:
+        frames, fs = self.codes.shape[-1], self.codec.frame_size
+        for f, b in frame_spans(self.frame, frames, chunk_frames):
+            _check(cancel, "decoding")
+            y = self.runner.push(self.codes[..., f:b], self.part)[:, 0].numpy()
+            n = min(y.shape[1], self.total - f * fs)
+            if n > 0:
+                self.out[:, f * fs : f * fs + n] = y[:, :n]
+            self.frame = b
+            if progress is not None:
+                progress(self.runner.frames, frames)
+        return self.out
+
+
 def decode_signal(
     codec: MimiCodec,
     codes: torch.Tensor | np.ndarray,
@@ -100,20 +140,7 @@ def decode_signal(
     chunk_frames: the runner's chunk ("batch", or fewer frames so that `cancel` is checked
     more often, or a ChunkPacer: work that must step aside for the user promptly).
     """
-    c = codec.check_codes(codes)
-    frames, fs = c.shape[-1], codec.frame_size
-    total = frames * fs if num_samples is None else min(num_samples, frames * fs)
-    out = np.empty((c.shape[0], total), np.float32)
-    runner = DecoderRunner(codec.model, chunk_frames=None)  # given its chunks below
-    for f, b in frame_spans(0, frames, chunk_frames):
-        _check(cancel, "decoding")
-        y = runner.push(c[..., f:b], part)[:, 0].numpy()
-        n = min(y.shape[1], total - f * fs)
-        if n > 0:
-            out[:, f * fs : f * fs + n] = y[:, :n]
-        if progress is not None:
-            progress(runner.frames, frames)
-    return out
+    return DecodeRun(codec, codes, num_samples, part).run(progress, cancel, chunk_frames)
 
 
 def encode(
@@ -137,9 +164,14 @@ def decode(
     keep: bool = True,
     part: str = "all",
     chunk_frames: int | str | ChunkPacer = "batch",
+    kept: dict | None = None,
 ) -> np.ndarray:
     """The decode at K codebooks [C, T], from the cache or decoded now (and cached, with its
     peak, when keep=True; keep=False caches it only where it fits without evicting).
+
+    kept: a holder the caller owns for a decode that steps aside (Cancelled): it keeps
+    the one unfinished DecodeRun, and a later call for the same codes, K and part goes on
+    with it instead of starting over.
 
     part: "all" (the codec's decode), "semantic" or "acoustic" (one group of the split
     quantizer alone, through the same decoder), or "residual" (the signal minus the decode
@@ -157,9 +189,19 @@ def decode(
             codec, comparison, k, progress, cancel, keep, "all", chunk_frames
         )
     else:
-        prefix = as_tensor(codes[:, :k], torch.int64)
-        n = comparison.num_samples
-        y = decode_signal(codec, prefix, n, progress, cancel, part, chunk_frames)
+        what = (comparison, codec, (gen, k, part))
+        old = kept.get("run") if kept is not None else None
+        same = old is not None and old[0][0] is comparison and old[0][1] is codec
+        if same and old[0][2] == what[2]:
+            run = old[1]
+        else:
+            prefix = as_tensor(codes[:, :k], torch.int64)
+            run = DecodeRun(codec, prefix, comparison.num_samples, part)
+            if kept is not None:
+                kept["run"] = (what, run)  # one at a time: an older one is dropped
+        y = run.run(progress, cancel, chunk_frames)
+        if kept is not None:
+            kept.pop("run", None)
     if keep:
         comparison.set_peak(key, peak_dbfs(y), gen)
     comparison.store(key, y, evict=keep, generation=gen)
@@ -173,13 +215,15 @@ def measurement_inputs(
     policy: LongFilePolicy = DEFAULT_POLICY,
     cancel: CancelCheck | None = None,
     pacer: ChunkPacer | None = None,
+    kept: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """(reference, decode, scope): what `measure_pair` compares for K.
 
     A short signal: all of it, decoded in full (cached where it fits without evicting). A
     long one: the policy's excerpts, from the cached full decode when there is one, else
     each decoded on its own after a warm-up (codec.analysis.excerpts). pacer: the decode's
-    chunks (default: BACKGROUND_CHUNK_FRAMES), checking `cancel` between them.
+    chunks (default: BACKGROUND_CHUNK_FRAMES), checking `cancel` between them; kept: see
+    `decode` (a whole-signal decode that steps aside goes on where it stopped).
     """
     codes = comparison.codes
     if codes is None:
@@ -191,7 +235,7 @@ def measurement_inputs(
     scope = excerpts.describe(ranges, frames, codec.frame_rate)
     if not scope:  # small chunks: a background measurement steps aside promptly
         chunk = pacer or BACKGROUND_CHUNK_FRAMES
-        y = decode(codec, comparison, k, cancel=cancel, keep=False, chunk_frames=chunk)
+        y = decode(codec, comparison, k, cancel=cancel, keep=False, chunk_frames=chunk, kept=kept)
         return comparison.x24, y, ""
     ref = excerpts.take(comparison.x24, ranges, fs)
     full = comparison.reconstruction(k)
