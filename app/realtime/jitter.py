@@ -137,11 +137,8 @@ class JitterBuffer:
                 self._owed -= skip
                 self.late_samples += skip
             if not adapt:
-                if len(x):
-                    self._chunks.append((x, int(tag)))
-                    self.size += len(x)
-                    self._since_change += len(x)
-                    self._dry = False
+                self._since_change += len(x)
+                self._append(x, tag)
                 return Cut(0, self.target)
             slack = self.size
             new = self.underruns - self._seen_underruns
@@ -170,16 +167,20 @@ class JitterBuffer:
                 x = np.concatenate([np.zeros(self.target, np.float32), x])
                 tag -= self.target
                 self.padded += self.target
-            if len(x):
-                self._chunks.append((x, int(tag)))
-                self.size += len(x)
-                self._dry = False
+            self._append(x, tag)
             cut = 0
             # a shrink is deliberate: its step is cut at once, else the latency would stay
             limit = self.step if shrunk else self.cut_steps * self.step
             if slack - self.target >= limit:
                 cut = self._cut_head(slack - self.target)
             return Cut(cut, self.target)
+
+    def _append(self, x: np.ndarray, tag: int) -> None:
+        """Queue x (tagged `tag`) at the tail; called with the lock held."""
+        if len(x):
+            self._chunks.append((x, int(tag)))
+            self.size += len(x)
+            self._dry = False
 
     def _cut_head(self, n: int) -> int:
         """Skip n samples after the head's first `fade`, crossfading across the cut. Called

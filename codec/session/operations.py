@@ -87,7 +87,8 @@ class DecodeRun:
     """`decode_signal` as work that can stop and go on: `run(...)` returns the decode
     [C, T], or raises Cancelled keeping what it has done (the decoder's state and the
     frames written so far), so that the next `run` goes on from there instead of from
-    frame 0. One thread at a time."""
+    frame 0. One thread at a time. `source` and `key`: what the codes are (a comparison and
+    its codes' generation, K, part), for a caller that keeps the run (see `matches`)."""
 
     def __init__(
         self,
@@ -95,8 +96,11 @@ class DecodeRun:
         codes: torch.Tensor | np.ndarray,
         num_samples: int | None = None,
         part: str = "all",
+        source: object = None,
+        key: tuple = (),
     ) -> None:
         self.codec, self.part = codec, part
+        self.source, self.key = source, key
         self.codes = codec.check_codes(codes)
         frames, fs = self.codes.shape[-1], codec.frame_size
         self.total = frames * fs if num_samples is None else min(num_samples, frames * fs)
@@ -121,6 +125,10 @@ class DecodeRun:
             if progress is not None:
                 progress(self.runner.frames, frames)
         return self.out
+
+    def matches(self, codec: MimiCodec, source: object, key: tuple) -> bool:
+        """Still the decode of these codes (the same codec, source object and key)."""
+        return codec is self.codec and source is self.source and key == self.key
 
 
 def decode_signal(
@@ -189,16 +197,13 @@ def decode(
             codec, comparison, k, progress, cancel, keep, "all", chunk_frames
         )
     else:
-        what = (comparison, codec, (gen, k, part))
-        old = kept.get("run") if kept is not None else None
-        same = old is not None and old[0][0] is comparison and old[0][1] is codec
-        if same and old[0][2] == what[2]:
-            run = old[1]
-        else:
+        run = kept.get("run") if kept is not None else None
+        if run is None or not run.matches(codec, comparison, (gen, k, part)):
             prefix = as_tensor(codes[:, :k], torch.int64)
-            run = DecodeRun(codec, prefix, comparison.num_samples, part)
+            n = comparison.num_samples
+            run = DecodeRun(codec, prefix, n, part, source=comparison, key=(gen, k, part))
             if kept is not None:
-                kept["run"] = (what, run)  # one at a time: an older one is dropped
+                kept["run"] = run  # one at a time: an older one is dropped
         y = run.run(progress, cancel, chunk_frames)
         if kept is not None:
             kept.pop("run", None)

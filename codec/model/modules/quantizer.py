@@ -56,6 +56,11 @@ def nearest(x: torch.Tensor, table_t: torch.Tensor, sq_norms: torch.Tensor) -> t
     return torch.addmm(sq_norms, x, table_t, alpha=-2.0).argmin(dim=1)
 
 
+def stack_levels(codes: list[torch.Tensor], b: int, f: int) -> torch.Tensor:
+    """The search's per-level indices (n x [B F]) -> codes [B, n, F]."""
+    return torch.stack(codes, 0).view(len(codes), b, f).transpose(0, 1)
+
+
 class _Tables:
     """Per-level views of a group's codebooks, made once after loading (inference only).
 
@@ -110,7 +115,7 @@ class ResidualVQ(nn.Module):
         if self.training or self._cache is None:
             return self._encode_train(r, self.tables(), n).view(n, b, f).transpose(0, 1)
         codes, _ = self.search(r, 0, n)
-        return torch.stack(codes, 0).view(n, b, f).transpose(0, 1)
+        return stack_levels(codes, b, f)
 
     def project(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, dim, F] -> the search's first residual [B F, d] (the input projection)."""
@@ -222,9 +227,6 @@ class SplitResidualVQ(nn.Module):
             full = self.encode(z)
             return full[:, :k], lambda: full
 
-        def stacked(codes: list[torch.Tensor]) -> torch.Tensor:
-            return torch.stack(codes, 0).view(len(codes), b, f).transpose(0, 1)
-
         first = self.rvq_first.encode(z, self.n_sem)
         rest = self.rvq_rest
         if k <= self.n_sem or self.n_q == self.n_sem:
@@ -241,9 +243,9 @@ class SplitResidualVQ(nn.Module):
         @torch.inference_mode()
         def later() -> torch.Tensor:
             more, _ = rest.search(r, k - self.n_sem, self.n_q - self.n_sem)
-            return torch.cat([first, stacked(now + more)], 1)
+            return torch.cat([first, stack_levels(now + more, b, f)], 1)
 
-        return torch.cat([first, stacked(now)], 1), later
+        return torch.cat([first, stack_levels(now, b, f)], 1), later
 
     def decode(self, codes: torch.Tensor, part: str = "all") -> torch.Tensor:
         """codes [B, K, F], 1 <= K <= n_q -> latent [B, dim, F]. Missing levels are left out.
