@@ -112,8 +112,11 @@ class CodecWorker(QObject):
         def target_s() -> float:
             return slices["listening" if self._listening.is_set() else "idle"]
 
-        first = 1 if self._listening.is_set() else 2  # the first chunk is a guess: short
-        return ChunkPacer(target_s, most, first, threads=self._threads)
+        # the first chunk is a guess, and the user's next request waits behind it: one
+        # frame on one thread (a background job's first chunk, two frames on two threads,
+        # begun just before playback started, held a K switch up for 120-400 ms with the
+        # full-size Mimi here: two threads wait for each other while the GUI draws)
+        return ChunkPacer(target_s, most, 1, threads=self._threads, first_threads=1)
 
     def close(self) -> None:
         """Every job still running stops at its next chunk; no new one starts."""

@@ -41,8 +41,9 @@ class ChunkPacer:
     `most`, growing by at most 2x at a time (one fast chunk is no proof), shrinking at once.
     `target_s` (and `threads`, the torch threads to run the chunk on, when given) are read
     before every chunk, so the caller may change them meanwhile (the app asks for shorter
-    chunks on one thread while audio plays); whoever passes `threads` restores the count
-    after the work. Used from one thread.
+    chunks on one thread while audio plays); `first_threads`, when given, is the count for
+    the first chunk instead (a guess, which whatever arrives meanwhile waits for); whoever
+    passes either restores the count after the work. Used from one thread.
     """
 
     def __init__(
@@ -52,9 +53,11 @@ class ChunkPacer:
         first: int = 2,
         threads: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        first_threads: int | None = None,
     ) -> None:
         self.target_s = target_s
         self.threads = threads
+        self.first_threads = first_threads
         self.clock = clock
         self.most = max(1, int(most))
         self.frames = min(max(1, int(first)), self.most)  # the next chunk's size
@@ -65,7 +68,10 @@ class ChunkPacer:
         a = start
         while a < stop:
             b = min(stop, a + self.frames)
-            if self.threads is not None and (n := self.threads()) != torch.get_num_threads():
+            n = self.threads() if self.threads is not None else None
+            if self.first_threads is not None:
+                n, self.first_threads = self.first_threads, None
+            if n is not None and n != torch.get_num_threads():
                 torch.set_num_threads(n)
             t0 = self.clock()
             yield a, b

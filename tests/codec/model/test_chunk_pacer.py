@@ -67,6 +67,24 @@ def test_the_slice_and_thread_count_are_read_before_every_chunk():
     assert spans[:3] == [1, 2, 4] and max(spans) <= 20 and 20 in spans
 
 
+def test_the_first_chunk_can_run_on_its_own_thread_count():
+    """first_threads: the first chunk on that many threads, the rest on `threads()`'s."""
+    clock, seen = FakeClock(), []
+    before = torch.get_num_threads()
+    if before < 2:
+        torch.set_num_threads(2)
+    pacer = ChunkPacer(
+        lambda: 0.05, most=8, first=1, threads=lambda: 2, clock=clock, first_threads=1
+    )
+    try:
+        for a, b in pacer.spans(0, 12):
+            seen.append(torch.get_num_threads())
+            clock.now += (b - a) * 0.01
+    finally:
+        torch.set_num_threads(before)
+    assert seen[0] == 1 and len(seen) > 2 and set(seen[1:]) == {2}
+
+
 def test_fixed_chunks_are_plain_ranges():
     assert list(frame_spans(0, 10, 4)) == [(0, 4), (4, 8), (8, 10)]
     assert list(frame_spans(3, 3, 4)) == []
