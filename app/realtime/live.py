@@ -16,10 +16,8 @@ its last input sample and its first output sample (`LiveStats.first_out_ms`).
 Latency: the readout comes from the callbacks' time stamps and the tags
 (app.realtime.latency); a probe (app.realtime.probe) measures it from outside on request.
 
-With `spool` set, both signals go to two growing WAV files (`<spool>-input.wav`,
-`<spool>-output.wav`, see `codec.audio.wav_stream`) instead of memory: a session survives the
-app being killed, and memory stays flat however long it runs (10 minutes in memory is
-2 x 58 MB).
+What the session keeps (both signals, the codes, the K of each frame; on disk with
+`spool` set) is `app.realtime.take.LiveTake`'s.
 """
 
 from __future__ import annotations
@@ -33,8 +31,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from codec.audio.wav_stream import WavStreamWriter
-from codec.errors import CodecError
 from codec.model.threads import fastest_threads, torch_threads
 
 from .devices import AudioBackend
@@ -42,6 +38,7 @@ from .jitter import JitterBuffer
 from .latency import InputFact, LatencyMeter, OutputFact
 from .probe import ProbeError, ProbeResult, ProbeRun
 from .resampler import LiveResampler
+from .take import LiveTake
 
 # The hop stream costs about 1.4x a frame's compute (twice the calls); where its step
 # takes more than this share of a frame, the loop codes whole frames instead (the
@@ -176,7 +173,6 @@ class LiveEngine:
         hops: bool | None = None,
     ) -> None:
         self.codec = codec
-        self.spool = Path(spool) if spool is not None else None
         self.backend = backend
         self.input_device, self.output_device = input_device, output_device
         self.rate = codec.sample_rate
@@ -187,7 +183,7 @@ class LiveEngine:
         self.control = control or LiveControl(k)
         self.stats = LiveStats(k=self.control.settings()[0], block=self.block)
         self.want_hops = hops  # None: by timing (choose_threads)
-        self.error = ""
+        self._error = ""  # the loop's own (a device that stopped); see `error`
         self.on_frame = None  # callable(codes [n_q], LiveStats), called from run()'s thread
         self._in_q: queue.Queue[tuple[np.ndarray, InputFact]] = queue.Queue()
         self._out = JitterBuffer(self.device_rate, self.block)
@@ -206,12 +202,7 @@ class LiveEngine:
         self.consumed = 0  # input samples the frame loop has taken in
         self._probe: ProbeRun | None = None
         self._probes: list[ProbeResult] = []
-        self._inputs: list[np.ndarray] = []
-        self._outputs: list[np.ndarray] = []
-        self._codes: list[np.ndarray] = []
-        self._ks: list[int] = []
-        self._writers: tuple[WavStreamWriter, WavStreamWriter] | None = None
-        self._files: tuple[Path, Path] | None = None
+        self.take = LiveTake(codec.num_codebooks, self.rate, spool)  # the frame loop's
 
     # ---- audio callbacks: copy only ----------------------------------------------------
     def _in_cb(self, indata, frames, time_info, status) -> None:
@@ -346,6 +337,11 @@ class LiveEngine:
         self._streams = []
 
     @property
+    def error(self) -> str:
+        """What went wrong that the session survived ("" if nothing)."""
+        return self._error or self.take.error
+
+    @property
     def _input_stream(self):
         return self._streams[-1] if self._streams else None
 
@@ -359,45 +355,16 @@ class LiveEngine:
             rs_out = LiveResampler(self.rate, self.device_rate)
         if self._meter is None:
             self._meter = LatencyMeter(self.device_rate)
-        self._open_spool()
+        self.take.open()
         try:
             with torch_threads(self.stats.threads or torch.get_num_threads()):
                 self._loop(stream, rs_in, rs_out, fs, poll_s)
         finally:
             self._finish_probe(force=True)
-            self._close_spool()
+            self.take.close()
             self.close()
             self._count()  # the callbacks have stopped: the final figures
         return self.result()
-
-    def _open_spool(self) -> None:
-        """Create the two growing WAVs; on failure say so and keep the session in memory."""
-        if self.spool is None:
-            return
-        paths = (
-            self.spool.with_name(self.spool.name + "-input.wav"),
-            self.spool.with_name(self.spool.name + "-output.wav"),
-        )
-        try:
-            self.spool.parent.mkdir(parents=True, exist_ok=True)
-            first = WavStreamWriter(paths[0], self.rate, 1)
-            try:
-                second = WavStreamWriter(paths[1], self.rate, 1)
-            except BaseException:
-                first.close()
-                raise
-        except (OSError, CodecError) as e:
-            self.error = f"cannot save the live session to disk ({e}); keeping it in memory"
-            return
-        self._writers, self._files = (first, second), paths
-
-    def _close_spool(self) -> None:
-        writers, self._writers = self._writers, None
-        for w in writers or ():
-            try:
-                w.close()
-            except OSError as e:
-                self.error = self.error or f"closing {w.path.name} failed: {e}"
 
     def _loop(self, stream, rs_in, rs_out, fs, poll_s) -> None:
         pending = np.zeros(0, np.float32)  # from the start of the frame being coded
@@ -406,7 +373,7 @@ class LiveEngine:
             s = self._input_stream
             dead = s is not None and getattr(s, "active", True) is False
             if dead and self._in_q.empty():  # process what it delivered before it died first
-                self.error = "the input device stopped; the session so far was kept"
+                self._error = "the input device stopped; the session so far was kept"
                 break
             try:
                 items = [self._in_q.get(timeout=poll_s)]
@@ -470,16 +437,13 @@ class LiveEngine:
             self._queue_out(play, rs_out, probing, first=i == 0)
             if i == 0:
                 first_out = 1000 * (time.perf_counter() - t_last)
-        all_codes = stream.all_codes()
+        all_codes = stream.all_codes()[0, :, 0].numpy()
         self._frame_ms += 1000 * (time.perf_counter() - t0)
-        y = np.concatenate(ys)
-        self._keep(frame, y)
-        self._codes.append(all_codes[0, :, 0].numpy().copy())
-        self._ks.append(k)
+        self.take.keep(frame, np.concatenate(ys), all_codes, k)
         ms, self._frame_ms = self._frame_ms, 0.0
         self._update(k, ms, first_out, len(frame) / self.rate)
         if self.on_frame is not None:
-            self.on_frame(self._codes[-1], self.stats)
+            self.on_frame(all_codes.copy(), self.stats)
 
     def _queue_out(self, play: np.ndarray, rs_out, probing: bool, first: bool) -> None:
         """Queue one decoded hop [hop] for the speaker, tagged with the input sample it was
@@ -545,31 +509,8 @@ class LiveEngine:
             f"probe: {r.latency_ms:.0f} ms measured, readout {r.readout_ms:.0f} ms"
         )
 
-    def _keep(self, frame: np.ndarray, y: np.ndarray) -> None:
-        """Append one frame of input and output [fs] to the spool files, else to memory."""
-        if self._writers is not None:
-            try:
-                self._writers[0].append(frame)
-                self._writers[1].append(y)
-                return
-            except (OSError, CodecError) as e:  # disk full...: keep the rest in memory
-                self.error = f"saving the live session failed ({e}); the rest is kept in memory"
-                self._close_spool()
-        self._inputs.append(frame.copy())
-        self._outputs.append(y.copy())
-
     def result(self) -> LiveResult:
         """Both signals [T] at the codec rate, codes [n_q, F] and the K of each frame."""
-
-        def cat(xs: list[np.ndarray]) -> np.ndarray:
-            return np.concatenate(xs) if xs else np.zeros(0, np.float32)
-
-        n_q = self.codec.num_codebooks
-        codes = np.stack(self._codes, axis=1) if self._codes else np.zeros((n_q, 0), np.int64)
-        x, y = cat(self._inputs), cat(self._outputs)
-        if self._files is not None:  # spooled: the files first, then any in-memory tail
-            import soundfile as sf
-
-            x = np.concatenate([sf.read(str(self._files[0]), dtype="float32")[0], x])
-            y = np.concatenate([sf.read(str(self._files[1]), dtype="float32")[0], y])
-        return LiveResult(x, y, codes, list(self._ks), files=self._files, probes=list(self._probes))
+        t = self.take
+        x, y = t.signals()
+        return LiveResult(x, y, t.codes(), list(t.ks), files=t.files, probes=list(self._probes))

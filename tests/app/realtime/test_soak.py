@@ -42,7 +42,7 @@ def test_spooled_session_equals_the_in_memory_one(tiny, tmp_path):
     t.join(10)
     r = box["r"]
     assert r.files == (tmp_path / "s-input.wav", tmp_path / "s-output.wav")
-    assert engine._inputs == [] and engine._outputs == []  # nothing kept in memory
+    assert engine.take._inputs == [] and engine.take._outputs == []  # nothing in memory
     assert np.array_equal(r.input24, x[: 9 * 1920])
     assert np.array_equal(r.output24, reference(tiny, x, [8] * 9, engine.stats.threads))
     assert r.codes.shape == (32, 9)
