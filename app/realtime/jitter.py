@@ -7,12 +7,13 @@ played, so the latency readout can say exactly which input sample is leaving the
 
 The buffer is adaptive. Its *slack* is what is still queued when the next decoded frame
 arrives: slack is latency beyond the minimum, and it only protects against a frame
-arriving late (compute jitter, a busy machine). The target slack starts at `minimum` and
-grows by `step` after each underrun (the speaker found the buffer empty). The first push,
-and the first after an underrun, lead with the target's worth of silence, so the slack is
-the target from then on; and after an underrun as much of the late audio as the silence
-lasted is skipped (its time has passed), so a dry spell costs one gap and one step of
-latency, not the spell's length on top for the rest of the session.
+arriving late (compute jitter, a busy machine). The target slack starts at `minimum`
+(or `start_steps` steps above it) and grows by `step` after each underrun (the speaker
+found the buffer empty). The first push leads with the target's worth of silence, so the
+slack is the target from then on. After an underrun as much of the late audio as the
+silence lasted is skipped (its time has passed), which keeps the phase from before the
+dry spell, and playing resumes led by the target's growth: a dry spell costs one gap and
+one step of latency, not the spell's length on top for the rest of the session.
 
 The target shrinks by `step` after `relax_s` without an underrun, but only if the slack
 never fell below `step` in that time: the slack at a push is the lowest the queue got
@@ -56,12 +57,14 @@ class JitterBuffer:
         cut_steps: int = 8,
         fade: int | None = None,
         maximum: int | None = None,
+        start_steps: int = 0,
     ) -> None:
         """rate: device Hz; block: the output callback's block in samples; minimum, step,
         maximum: target slack bounds in samples (default step: one block, at least 5 ms;
         maximum 200 ms); relax_s: seconds of pushed audio without an underrun before the
         target shrinks one step; cut_steps: excess slack, in steps, that is cut (less is
-        compute jitter, which evens out); fade: crossfade length of a cut (default 2.5 ms)."""
+        compute jitter, which evens out); fade: crossfade length of a cut (default 2.5 ms);
+        start_steps: the target begins this many steps above `minimum`."""
         self.rate = int(rate)
         self.block = max(int(block), 1)
         self.minimum = int(minimum)
@@ -70,7 +73,7 @@ class JitterBuffer:
         self.relax = int(relax_s * rate)
         self.cut_steps = max(int(cut_steps), 1)
         self.fade = int(fade) if fade is not None else max(rate // 400, 1)
-        self.target = self.minimum
+        self.target = min(self.minimum + max(int(start_steps), 0) * self.step, self.maximum)
         self._chunks: collections.deque[tuple[np.ndarray, int]] = collections.deque()
         self._lock = threading.Lock()
         self.size = 0  # samples queued now
@@ -87,6 +90,7 @@ class JitterBuffer:
         self.samples_skipped = 0
         self.padded = 0  # samples of lead silence queued (at the start, after underruns)
         self._owed = 0  # silence played in dry spells, not yet made up by skipping audio
+        self._pad_due = 0  # the target's growth since the last underrun, to lead with
         self.late_samples = 0  # audio dropped because its time had passed (after underruns)
 
     # ---- audio callback ----------------------------------------------------------------------
@@ -136,20 +140,23 @@ class JitterBuffer:
                 x, tag = x[skip:], tag + skip
                 self._owed -= skip
                 self.late_samples += skip
-            if not adapt:
-                self._since_change += len(x)
-                self._append(x, tag)
-                return Cut(0, self.target)
-            slack = self.size
             new = self.underruns - self._seen_underruns
             if new:
-                self.target = min(self.target + new * self.step, self.maximum)
+                grown = min(self.target + new * self.step, self.maximum)
+                self._pad_due += grown - self.target
+                self.target = grown
                 self._seen_underruns = self.underruns
                 if self._since_shrink is not None and self._since_shrink < self.relax_now:
                     # the last shrink was too soon: wait twice as long before the next
                     self.relax_now = min(2 * self.relax_now, 8 * self.relax)
                 self._since_change, self._low, self._since_shrink = 0, None, None
-            elif self._started and not self._dry:  # (dry: resuming, not a measure of slack)
+            if not adapt:
+                self._since_change += len(x)
+                # (where the skip above ended inside a later piece, playing resumes here)
+                self._append(*self._lead(x, tag))
+                return Cut(0, self.target)
+            slack = self.size
+            if not new and self._started and not self._dry:  # (dry: resuming, not slack)
                 self._low = slack if self._low is None else min(self._low, slack)
             shrunk = False
             if not new and self._since_change >= self.relax_now and self.target > self.minimum:
@@ -161,19 +168,28 @@ class JitterBuffer:
             self._since_change += len(x)
             if self._since_shrink is not None:
                 self._since_shrink += len(x)
-            if len(x) and (self._dry or not self._started) and self.size == 0 and self.target:
-                # starting, or resuming after an underrun: lead with the target's worth of
-                # silence, so the slack (and so the latency) is the target from here on
-                x = np.concatenate([np.zeros(self.target, np.float32), x])
-                tag -= self.target
-                self.padded += self.target
-            self._append(x, tag)
+            self._append(*self._lead(x, tag))
             cut = 0
             # a shrink is deliberate: its step is cut at once, else the latency would stay
             limit = self.step if shrunk else self.cut_steps * self.step
             if slack - self.target >= limit:
                 cut = self._cut_head(slack - self.target)
             return Cut(cut, self.target)
+
+    def _lead(self, x: np.ndarray, tag: int) -> tuple[np.ndarray, int]:
+        """x and its tag, led by silence where playing starts (the target's worth) or
+        resumes after an underrun (the target's growth since: the skip of late audio keeps
+        the old phase, so the latency is the old one plus the growth); called with the lock
+        held."""
+        if not len(x) or self.size or (self._started and not self._dry):
+            return x, tag
+        pad = self.target if not self._started else self._pad_due
+        self._pad_due = 0
+        if pad:
+            x = np.concatenate([np.zeros(pad, np.float32), x])
+            tag -= pad
+            self.padded += pad
+        return x, tag
 
     def _append(self, x: np.ndarray, tag: int) -> None:
         """Queue x (tagged `tag`) at the tail; called with the lock held."""

@@ -186,7 +186,12 @@ class LiveEngine:
         self._error = ""  # the loop's own (a device that stopped); see `error`
         self.on_frame = None  # callable(codes [n_q], LiveStats), called from run()'s thread
         self._in_q: queue.Queue[tuple[np.ndarray, InputFact]] = queue.Queue()
-        self._out = JitterBuffer(self.device_rate, self.block)
+        # The first frame's compute sets the phase of every later one: at no slack, a first
+        # frame faster than the next ones makes the speaker run dry at once (the second
+        # frame did in 3 of 4 sessions on the loopback here, one glitch a session). So the
+        # buffer begins one step up, and comes down to none by its own rule (15 s in which
+        # the slack never fell below a step) where the machine's compute is steady enough.
+        self._out = JitterBuffer(self.device_rate, self.block, start_steps=1)
         self._streams: list = []
         self._duplex = False
         # written by the audio callbacks only; the frame loop reads them

@@ -161,3 +161,50 @@ def test_a_shrink_followed_by_an_underrun_doubles_the_wait():
         jb.pop_into(out)
     jb.push(ramp(1920), tag)
     assert jb.underruns == 2 and jb.relax_now == 2 * jb.relax
+
+
+def test_a_buffer_begun_a_step_up_leads_with_it_and_comes_down_when_steady():
+    """start_steps (the live loop begins one step up: its first frame sets the phase): the
+    first push leads with that silence, and with the slack never below a step for the
+    relax window the target comes down to the minimum."""
+    jb = JitterBuffer(RATE, BLOCK, relax_s=0.5, start_steps=1)
+    step, out = jb.step, np.empty(BLOCK, np.float32)
+    assert jb.target == step
+    jb.push(ramp(1920, 1), 0)
+    assert jb.padded == step and jb.size == 1920 + step
+    for i in range(12):  # frames on time: the slack stays at the step
+        for j in range(16):
+            _, tag = jb.pop_into(out)
+            if i == j == 0:
+                assert np.all(out == 0) and tag == -step  # the lead silence plays first
+        jb.push(ramp(1920, 1920 * (i + 1)), 1920 * (i + 1))
+    assert jb.underruns == 0 and jb.target == 0 and jb.skipped == 1  # the step was cut
+    assert jb.size < 1920 + step
+
+
+def test_each_dry_spell_adds_one_step_of_latency_not_the_whole_target():
+    """Frames of 1920 samples pushed on time (the clock: 120-sample blocks popped), then two
+    frames each 3 blocks late, 40 frames apart: each costs one gap and one step of latency.
+    (Leading the resumed audio with the whole target, as before, made the second cost two
+    steps.) Latency: when an input sample plays minus its index, in samples."""
+    jb = JitterBuffer(RATE, BLOCK)
+    step, out = jb.step, np.empty(BLOCK, np.float32)
+    clock, lat = 0, []
+
+    def play(blocks: int) -> None:
+        nonlocal clock
+        for _ in range(blocks):
+            got, _ = jb.pop_into(out)
+            if got == BLOCK and out[0] > 0:
+                lat.append(clock - int(out[0]))
+            clock += BLOCK
+
+    late = {20: 3, 60: 3}
+    for i in range(100):
+        play(late.get(i, 0))  # this frame is late: the speaker plays on meanwhile
+        jb.push(ramp(1920, 1920 * i + 1), 1920 * i + 1)
+        play(16 - late.get(i, 0))
+    assert jb.underruns == 2 and jb.target == 2 * step
+    before, between, after = lat[100], lat[16 * 40], lat[-1]
+    assert between - before == step and after - between == step
+    assert np.all(np.diff(lat[16 * 40 : 16 * 55]) == 0)  # steady between the spells

@@ -16,6 +16,10 @@ from tests.helpers.live import (
 )
 from tests.helpers.signals import speechlike
 
+# the engine's jitter buffer begins one step (5 ms) up: its first frame sets the phase
+LEAD = 120
+LEAD_MS = 5.0
+
 
 def test_output_equals_streaming_decode_and_k_switches_next_frame(tiny):
     x = speechlike(1.2, seed=4)[0, 0].numpy()
@@ -42,7 +46,8 @@ def test_output_equals_streaming_decode_and_k_switches_next_frame(tiny):
     assert np.array_equal(r.output24, ref)
     assert np.array_equal(r.input24, x[: 14 * 1920])
     played = np.concatenate(spk.played)[:, 0]
-    assert np.array_equal(played, ref)  # the speaker got the decoded frames in order
+    # the speaker got the decoded frames in order, after the buffer's first step of silence
+    assert not played[:LEAD].any() and np.array_equal(played[LEAD:], ref[:-LEAD])
     assert r.codes.shape == (32, 14)
     assert engine.stats.late == 0 and engine.stats.dropped == 0
     assert engine.stats.compute_ms > 0
@@ -64,7 +69,8 @@ def test_monitor_input_plays_the_input(tiny):
         spk.pump(1920)
     engine.stop()
     thread.join(10)
-    assert np.array_equal(np.concatenate(spk.played)[:, 0], x[: 3 * 1920])
+    played = np.concatenate(spk.played)[:, 0]
+    assert np.array_equal(played[LEAD:], x[: 3 * 1920 - LEAD])
 
 
 def test_resampled_device_rate(tiny):
@@ -122,10 +128,11 @@ def test_open_failure_is_reported(tiny):
 
 def test_duplex_output_is_the_decode_one_frame_late_and_the_readout_is_exact(tiny):
     """One duplex stream with 5 ms blocks: every decoded frame is queued before the next
-    callback, so the speaker plays decoded sample n exactly one frame after input sample n
-    arrived; the readout (from the callbacks' time stamps and the buffer's tags) is that
-    frame plus the devices' two latencies, and the true lag measured from outside (the
-    physical mic and speaker signals, cross-correlated) agrees with it."""
+    callback, so the speaker plays decoded sample n exactly one frame (and the step the
+    buffer begins with) after input sample n arrived; the readout (from the callbacks' time
+    stamps and the buffer's tags) is that plus the devices' two latencies, and the true lag
+    measured from outside (the physical mic and speaker signals, cross-correlated) agrees
+    with it."""
     x = speechlike(2.0, seed=12)[0, 0].numpy()
     backend = FakeBackend(source=x, duplex=True, in_latency=0.007, out_latency=0.011)
     engine = LiveEngine(tiny, backend, k=32)
@@ -137,10 +144,10 @@ def test_duplex_output_is_the_decode_one_frame_late_and_the_readout_is_exact(tin
     engine.stop()
     thread.join(10)
     played = np.concatenate(dev.played)[:, 0]
-    assert np.array_equal(played[1920 : 24 * 1920], x[: 23 * 1920])
+    assert np.array_equal(played[1920 + LEAD : 24 * 1920], x[: 23 * 1920 - LEAD])
     st = engine.stats
     assert st.latency_source == "timestamps"
-    assert abs(st.latency_ms - (80 + 7 + 11)) < 0.01
+    assert abs(st.latency_ms - (80 + LEAD_MS + 7 + 11)) < 0.01
     captured, emitted = dev.physical()
     lag = _lag(captured, emitted, max_lag=4800)
     assert abs(1000 * lag / 24_000 - st.latency_ms) < 0.05
@@ -175,13 +182,14 @@ def test_duplex_codec_output_frame_exact_with_k_switch(tiny):
     ref = reference(tiny, x, schedule, engine.stats.threads)
     assert np.array_equal(r.output24[: 14 * 1920], ref)
     played = np.concatenate(dev.played)[:, 0]
-    assert np.array_equal(played[1920 : 15 * 1920], ref)
+    assert np.array_equal(played[1920 + LEAD : 15 * 1920], ref[:-LEAD])
 
 
 def test_probe_finds_a_known_loop_delay(tiny):
     """A device whose speaker reaches its microphone 15 ms later (a loopback): the probe
     hears its chirp arrive and, one mic-to-speaker latency later, arrive again. True
-    latency here: one frame (80 ms) + 6 ms in + 9 ms out = 95 ms; found within 5 ms."""
+    latency here: one frame (80 ms) + the buffer's first step (5 ms) + 6 ms in + 9 ms out =
+    100 ms; found within 5 ms."""
     backend = FakeBackend(duplex=True, in_latency=0.006, out_latency=0.009, loop_s=0.015)
     engine = LiveEngine(tiny, backend, k=8)
     engine.control.set_monitor("input")
@@ -194,18 +202,18 @@ def test_probe_finds_a_known_loop_delay(tiny):
     thread.join(10)
     st = engine.stats
     assert st.probe_note.startswith("probe:"), st.probe_note
-    assert abs(st.measured_latency_ms - 95) < 5
-    assert abs(st.latency_ms - 95) < 0.01
+    assert abs(st.measured_latency_ms - 100) < 5
+    assert abs(st.latency_ms - 100) < 0.01
     (p,) = box["r"].probes
     assert abs(p.latency_ms - st.measured_latency_ms) < 1e-9 and p.clarity > 6
 
 
 def test_probe_in_a_room_includes_the_flight_and_says_when_unheard(tiny):
-    """5 ms of air between speaker and mic: the probe's figure includes it once (100 ms);
+    """5 ms of air between speaker and mic: the probe's figure includes it once (105 ms);
     with no path at all it says it heard nothing instead of making a figure up."""
     room = FakeBackend(duplex=True, in_latency=0.006, out_latency=0.009, loop_s=0.020)
     deaf = FakeBackend(duplex=True)
-    for backend, expect in ((room, 100.0), (deaf, None)):
+    for backend, expect in ((room, 105.0), (deaf, None)):
         engine = LiveEngine(tiny, backend, k=8)
         engine.control.set_monitor("input")
         thread, _ = start(engine)
@@ -226,8 +234,9 @@ def test_jitter_buffer_recovers_after_a_stall(tiny):
     """The frame loop stalls for 10 frames (0.8 s) while the devices run on: the speaker
     runs dry (counted as late), the target grows one step, the audio whose time passed in
     the dry spell is skipped (counted in late_ms) so the latency is the old one plus that
-    step, and after the relax time (15 s) it is back at the minimum; what plays then is
-    the decode at the right position, and the saved session has every frame."""
+    step, and after the relax time (15 s) it is back where it was (the step the buffer
+    begins with); what plays then is the decode at the right position, and the saved
+    session has every frame."""
     x = speechlike(19.4, seed=9)[0, 0].numpy()
     stalling = StallingCodec(tiny, stall_at=10)
     backend = FakeBackend(source=x, duplex=True, in_latency=0.005, out_latency=0.005)
@@ -236,13 +245,13 @@ def test_jitter_buffer_recovers_after_a_stall(tiny):
     dev = backend.last("duplex")
     pump_frames(dev, engine, 10)
     before = engine.stats.latency_ms
-    assert abs(before - 90) < 0.01
+    assert abs(before - (90 + LEAD_MS)) < 0.01
     pump_frames(dev, engine, 10, wait=False)  # the devices run on; frame 10 stalls
     assert stalling.stalled.wait(10)
     stalling.release.set()
     wait_frames(engine, 20)
     st = engine.stats
-    assert st.late == 1 and st.buffer_ms == 5.0
+    assert st.late == 1 and st.buffer_ms == LEAD_MS + 5.0
     assert 700 <= st.late_ms <= 800  # the stall's length, less what was queued before it
     pump_frames(dev, engine, 14)  # the readout averages the last 12 frames
     assert abs(engine.stats.latency_ms - (before + 5.0)) < 0.01
@@ -250,14 +259,15 @@ def test_jitter_buffer_recovers_after_a_stall(tiny):
     engine.stop()
     thread.join(10)
     st = engine.stats
-    assert st.buffer_ms == 0.0 and abs(st.latency_ms - before) < 0.01
+    assert st.buffer_ms == LEAD_MS and abs(st.latency_ms - before) < 0.01
     assert st.late == 1 and st.samples_skipped > 0 and st.dropped == 0
     r = box["r"]
     assert len(r.output24) == 240 * 1920  # nothing lost from the recording
     ref = reference(tiny, x, [8] * 240, engine.stats.threads)
     played = np.concatenate(dev.played)[:, 0]
     end = len(played)
-    assert np.array_equal(played[end - 20 * 1920 : end], ref[end - 21 * 1920 : end - 1920])
+    lag = 1920 + LEAD
+    assert np.array_equal(played[end - 20 * 1920 : end], ref[end - 20 * 1920 - lag : end - lag])
 
 
 @pytest.mark.parametrize("share, hops", [(0.0, False), (10.0, True)])
