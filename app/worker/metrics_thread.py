@@ -98,8 +98,14 @@ class MetricsThread:
     def submit(self, item: MetricsItem) -> None:
         self._queue.put(item)
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Finish the item in hand (a metric cannot stop midway), then end the thread."""
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Drop the items queued, finish the metric in hand (one cannot stop midway; the
+        items' cancel checks, true once the worker closes, end the rest), then end the
+        thread. A thread still inside a metric when the process exits aborts it (seen after
+        closing a window mid-way through a 10-minute file's metrics), hence the wait."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
         self._queue.put(None)
         self._thread.join(timeout_s)
         with self._emit_lock:

@@ -17,6 +17,7 @@ import itertools
 import math
 import threading
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -340,7 +341,9 @@ def loudness_match_gain_db(ref: np.ndarray, est: np.ndarray, sr: int) -> float:
 # --- all metrics -------------------------------------------------------------------------
 
 
-def channel_metrics(ref: np.ndarray, est: np.ndarray, sr: int) -> dict[str, float]:
+def channel_metrics(
+    ref: np.ndarray, est: np.ndarray, sr: int, cancel: Callable[[], bool] | None = None
+) -> dict[str, float]:
     """Every metric for one channel: ref [T] original, est [T] reconstruction, at sr Hz.
 
     Keys (CHANNEL_METRIC_KEYS): si_sdr, si_sdr_aligned (dB); lag_samples (est's delay found
@@ -348,17 +351,28 @@ def channel_metrics(ref: np.ndarray, est: np.ndarray, sr: int) -> dict[str, floa
     mrstft_distance (0 = identical); stoi (0..1, NaN when undefined); lufs_ref, lufs_est
     (LUFS); loudness_diff_lu (est - ref, LU); peak_dbfs_* (dBFS); crest_db_* (dB);
     pesq_wb (wideband PESQ at 16 kHz, MOS-LQO, for speech; NaN when undefined).
+
+    cancel() is checked before each metric (then codec.errors.Cancelled): on a 10-minute
+    signal each takes seconds here, 30 s or so in all, and a window being closed waits for
+    the one in hand.
     """
+    from ..errors import Cancelled
+
+    def step(f, *args):
+        if cancel is not None and cancel():
+            raise Cancelled("measuring cancelled")
+        return f(*args)
+
     r, e = _pair(ref, est)
-    aligned, lag = si_sdr_aligned(r, e, max_lag=round(ALIGN_MAX_LAG_S * sr))
-    lufs_ref, lufs_est = integrated_loudness(r, sr), integrated_loudness(e, sr)
+    aligned, lag = step(si_sdr_aligned, r, e, round(ALIGN_MAX_LAG_S * sr))
+    lufs_ref, lufs_est = step(integrated_loudness, r, sr), step(integrated_loudness, e, sr)
     return {
-        "si_sdr": si_sdr(r, e),
+        "si_sdr": step(si_sdr, r, e),
         "si_sdr_aligned": aligned,
         "lag_samples": float(lag),
-        "mel_distance": mel_distance(r, e, sr),
-        "mrstft_distance": mrstft_distance(r, e),
-        "stoi": stoi(r, e, sr),
+        "mel_distance": step(mel_distance, r, e, sr),
+        "mrstft_distance": step(mrstft_distance, r, e),
+        "stoi": step(stoi, r, e, sr),
         "lufs_ref": lufs_ref,
         "lufs_est": lufs_est,
         "loudness_diff_lu": lufs_est - lufs_ref,
@@ -366,7 +380,7 @@ def channel_metrics(ref: np.ndarray, est: np.ndarray, sr: int) -> dict[str, floa
         "peak_dbfs_est": peak_dbfs(e),
         "crest_db_ref": crest_factor_db(r),
         "crest_db_est": crest_factor_db(e),
-        "pesq_wb": pesq_wb(r, e, sr).value,
+        "pesq_wb": step(pesq_wb, r, e, sr).value,
     }
 
 

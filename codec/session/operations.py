@@ -264,7 +264,7 @@ def measure_pair(
     channels = []
     for c in range(ref.shape[0]):
         _check(cancel, "measuring")
-        channels.append(channel_metrics(ref[c], est[c], rate))
+        channels.append(channel_metrics(ref[c], est[c], rate, cancel))
     return Measurement.of(k, channels, loudness_match_gain_db(ref, est, rate), scope)
 
 

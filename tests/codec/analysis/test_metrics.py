@@ -209,3 +209,27 @@ def test_token_stats_demo_size_and_bad_input():
         token_stats(np.array([[0, 256]]), 256, 12.5)
     with pytest.raises(ValueError):
         token_stats(np.zeros(4, int), 256, 12.5)
+
+
+def test_channel_metrics_stop_between_metrics_when_cancelled(monkeypatch):
+    """cancel() is asked before each metric: once true, no further metric runs (a window
+    closing mid-way through a long file's metrics waits only for the one in hand)."""
+    from codec.analysis import metrics
+    from codec.errors import Cancelled
+
+    ran, stop = [], [False]
+    real_stoi = metrics.stoi
+
+    def stoi(*args):
+        ran.append("stoi")
+        stop[0] = True  # e.g. the window closes while STOI runs
+        return real_stoi(*args)
+
+    monkeypatch.setattr(metrics, "stoi", stoi)
+    monkeypatch.setattr(metrics, "pesq_wb", lambda *a: pytest.fail("measured after cancel"))
+    x = np.random.default_rng(2).standard_normal(SR).astype(np.float32) * 0.1
+    with pytest.raises(Cancelled):
+        metrics.channel_metrics(x, x, SR, cancel=lambda: stop[0])
+    assert ran == ["stoi"]
+    monkeypatch.undo()
+    assert metrics.channel_metrics(x, x, SR, cancel=lambda: False)["si_sdr"] > 100
