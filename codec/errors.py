@@ -15,3 +15,9 @@ class AudioError(CodecError):
 
 class Cancelled(CodecError):
     """A long job was cancelled by its caller."""
+
+
+def check_cancelled(cancel, what: str) -> None:
+    """Raise Cancelled("<what> cancelled") if `cancel` (a () -> bool, or None) says so."""
+    if cancel is not None and cancel():
+        raise Cancelled(f"{what} cancelled")

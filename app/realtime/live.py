@@ -189,9 +189,8 @@ class LiveEngine:
         # The first frame's compute sets the phase of every later one: at no slack, a first
         # frame faster than the next ones makes the speaker run dry at once (within the
         # first second in 5 of 7 sessions on the loopback here; begun a step up, in none
-        # of 8). So the
-        # buffer begins one step up, and comes down to none by its own rule (15 s in which
-        # the slack never fell below a step) where the machine's compute is steady enough.
+        # of 8). So the buffer begins one step up, and comes down to none by its own rule
+        # (15 s in which the slack never fell below a step) where the compute is steady.
         self._out = JitterBuffer(self.device_rate, self.block, start_steps=1)
         self._streams: list = []
         self._duplex = False

@@ -61,10 +61,6 @@ class LiveTake:
             except OSError as e:
                 self.error = self.error or f"closing {w.path.name} failed: {e}"
 
-    @property
-    def frames(self) -> int:
-        return len(self._codes)
-
     def keep(self, frame: np.ndarray, y: np.ndarray, codes: np.ndarray, k: int) -> None:
         """One frame: input and output [fs] float32 at `rate`, its codes [n_q], its K."""
         self._codes.append(np.array(codes, dtype=np.int64, copy=True))

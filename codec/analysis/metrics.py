@@ -356,11 +356,10 @@ def channel_metrics(
     signal each takes seconds here, 30 s or so in all, and a window being closed waits for
     the one in hand.
     """
-    from ..errors import Cancelled
+    from ..errors import check_cancelled
 
     def step(f, *args):
-        if cancel is not None and cancel():
-            raise Cancelled("measuring cancelled")
+        check_cancelled(cancel, "measuring")
         return f(*args)
 
     r, e = _pair(ref, est)

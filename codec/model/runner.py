@@ -57,7 +57,7 @@ class ChunkPacer:
     ) -> None:
         self.target_s = target_s
         self.threads = threads
-        self.first_threads = first_threads
+        self._first_threads = first_threads  # used up by the first chunk
         self.clock = clock
         self.most = max(1, int(most))
         self.frames = min(max(1, int(first)), self.most)  # the next chunk's size
@@ -69,8 +69,8 @@ class ChunkPacer:
         while a < stop:
             b = min(stop, a + self.frames)
             n = self.threads() if self.threads is not None else None
-            if self.first_threads is not None:
-                n, self.first_threads = self.first_threads, None
+            if self._first_threads is not None:
+                n, self._first_threads = self._first_threads, None
             if n is not None and n != torch.get_num_threads():
                 torch.set_num_threads(n)
             t0 = self.clock()

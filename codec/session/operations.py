@@ -27,7 +27,7 @@ from ..analysis.metrics import channel_metrics, loudness_match_gain_db, peak_dbf
 from ..audio.reader import SourceInfo, SourceReader, read_resampled
 from ..audio.resample import StreamResampler
 from ..audio.write import open_output, write_format, write_resampled
-from ..errors import Cancelled
+from ..errors import check_cancelled
 from ..model.codec import MimiCodec
 from ..model.runner import (
     BACKGROUND_CHUNK_FRAMES,
@@ -42,11 +42,6 @@ from .policy import DEFAULT_POLICY, LongFilePolicy
 
 Progress = Callable[[int, int], None]  # (done, total)
 CancelCheck = Callable[[], bool]
-
-
-def _check(cancel: CancelCheck | None, what: str) -> None:
-    if cancel is not None and cancel():
-        raise Cancelled(f"{what} cancelled")
 
 
 # ---- in memory: a Comparison ----------------------------------------------------------------
@@ -116,7 +111,7 @@ class DecodeRun:
     ) -> np.ndarray:
         frames, fs = self.codes.shape[-1], self.codec.frame_size
         for f, b in frame_spans(self.frame, frames, chunk_frames):
-            _check(cancel, "decoding")
+            check_cancelled(cancel, "decoding")
             y = self.runner.push(self.codes[..., f:b], self.part)[:, 0].numpy()
             n = min(y.shape[1], self.total - f * fs)
             if n > 0:
@@ -263,7 +258,7 @@ def measure_pair(
     """Every metric of est [C, T] against ref [C, T] at `rate` Hz, channel by channel."""
     channels = []
     for c in range(ref.shape[0]):
-        _check(cancel, "measuring")
+        check_cancelled(cancel, "measuring")
         channels.append(channel_metrics(ref[c], est[c], rate, cancel))
     return Measurement.of(k, channels, loudness_match_gain_db(ref, est, rate), scope)
 
@@ -327,7 +322,7 @@ def _code_blocks(
             yield codes
 
     for block in reader.blocks(codec.sample_rate):
-        _check(cancel, "coding")
+        check_cancelled(cancel, "coding")
         yield from emitted(enc.push(block[:, None, :]))
     yield from emitted(enc.finish())
 
@@ -380,7 +375,7 @@ def roundtrip_file(
             decoded = 0  # codec-rate samples decoded so far
             while item is not None:
                 codes, item = item, next(chunks, None)
-                _check(cancel, "coding")
+                check_cancelled(cancel, "coding")
                 y = dec.push(codes, part)[:, 0].numpy()
                 # the last frame is padding beyond the input: trim to the codec-rate length
                 keep = y.shape[1] if item is not None else info.num_samples_out - decoded
