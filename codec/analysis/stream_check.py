@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import Cancelled
+from ..errors import check_cancelled
 
 Progress = Callable[[int, int], None]  # (frames done, frames total)
 CancelCheck = Callable[[], bool]
@@ -38,8 +38,7 @@ class StreamCheck:
 
 def _steps(total: int, progress: Progress | None, cancel: CancelCheck | None):
     for i in range(total):
-        if cancel is not None and cancel():
-            raise Cancelled("streaming check cancelled")
+        check_cancelled(cancel, "streaming check")
         yield i
         if progress is not None:
             progress(i + 1, total)

@@ -438,7 +438,7 @@ class TokenAnalysisRun:
         """Go on until done, in chunks of BACKGROUND_CHUNK_FRAMES frames (`pacer`: that
         many frames, or a ChunkPacer's), `cancel()` checked before each (then Cancelled,
         the work so far kept)."""
-        from ..errors import Cancelled
+        from ..errors import check_cancelled
 
         model, fs = self.codec.model, self.codec.frame_size
         while self.channel < self.codes.shape[0]:
@@ -446,8 +446,7 @@ class TokenAnalysisRun:
             x = np.asarray(self.comparison.x24[ch], np.float32)
             xt = as_tensor(x, torch.float32).view(1, 1, -1)
             for f0, f1 in frame_spans(self.frame, codes.shape[1], pacer or BACKGROUND_CHUNK_FRAMES):
-                if cancel is not None and cancel():
-                    raise Cancelled("token analysis cancelled")
+                check_cancelled(cancel, "token analysis")
                 chunk = xt[..., f0 * fs : f1 * fs].to(self.codec.device)
                 z = model.encode_latent(chunk, self._state)
                 c = torch.from_numpy(np.ascontiguousarray(codes[:, f0 : f0 + z.shape[-1]]))[None]

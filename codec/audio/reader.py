@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..errors import AudioError, Cancelled
+from ..errors import AudioError, Cancelled, check_cancelled
 from .resample import StreamResampler
 
 MIN_RATE, MAX_RATE = 1_000, 768_000  # Hz; outside this a header is damaged, not exotic
@@ -266,8 +266,7 @@ class SourceReader:
         rs = StreamResampler(info.sample_rate, out_rate, info.channels)
         total = info.declared_samples
         for block in self._source_blocks():
-            if cancel is not None and cancel():
-                raise Cancelled("reading cancelled")
+            check_cancelled(cancel, "reading")
             y = rs.push(block)
             if progress is not None:
                 progress(info.num_samples, max(total, info.num_samples))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..errors import AudioError, Cancelled
+from ..errors import AudioError, check_cancelled
 from .atomic import atomic_write
 from .resample import StreamResampler
 
@@ -125,8 +125,7 @@ def write_resampled(
     back = StreamResampler(rate, sample_rate, channels)
     with open_output(dst, sample_rate, channels) as out:
         for s in range(0, total, BLOCK_SAMPLES):
-            if cancel is not None and cancel():
-                raise Cancelled("export cancelled")
+            check_cancelled(cancel, "export")
             out.push(back.push(np.ascontiguousarray(y[:, s : s + BLOCK_SAMPLES].T)))
             if progress is not None:
                 progress(min(s + BLOCK_SAMPLES, total), total)

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..analysis.excerpts import WARMUP_S
 from ..analysis.metrics import integrated_loudness, peak_dbfs
+from ..errors import check_cancelled
 from ..session import operations as ops
 from ..session.comparison import Comparison
 from .conditions import REFERENCE, Condition, parse_condition
@@ -245,10 +246,7 @@ def build(
     s0, s1 = excerpt_range(comparison.num_samples, rate, start_s, end_s, max_s)
     signals = {}
     for n in names:
-        if cancel is not None and cancel():
-            from ..errors import Cancelled
-
-            raise Cancelled("building the stimuli cancelled")
+        check_cancelled(cancel, "building the stimuli")
         signals[n] = render(codec, comparison, n, s0, s1, cancel)
     if match_loudness:
         ref = signals.get(REFERENCE)

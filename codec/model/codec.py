@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ..errors import Cancelled
+from ..errors import check_cancelled
 from .config import CodecConfig
 from .hop_stream import HopStream
 from .info import CodecInfo, describe
@@ -170,8 +170,7 @@ class MimiCodec:
         total, step = self.num_frames(x.shape[-1]), runner.chunk
         outs = []
         for s in range(0, x.shape[-1], step):
-            if cancel is not None and cancel():
-                raise Cancelled("encoding cancelled")
+            check_cancelled(cancel, "encoding")
             outs.append(runner.push(x[..., s : s + step]))
             if s + step >= x.shape[-1]:
                 outs.append(runner.finish())
@@ -197,8 +196,7 @@ class MimiCodec:
         runner = DecoderRunner(self.model, chunk_frames=None)  # given its chunks below
         outs = []
         for a, b in frame_spans(0, c.shape[-1], chunk or "batch"):
-            if cancel is not None and cancel():
-                raise Cancelled("decoding cancelled")
+            check_cancelled(cancel, "decoding")
             outs.append(runner.push(c[..., a:b], part))
             if progress is not None:
                 progress(runner.frames, c.shape[-1])

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from ..errors import check_cancelled
 from ..model.runner import DecoderRunner, as_tensor
 from ..model.threads import torch_threads
 from .comparison import Comparison
@@ -107,10 +108,7 @@ def quick_decode(
         step = min(PIECE_FRAMES, math.ceil(step * PIECE_GROWTH))
         bounds.append(min(frames, bounds[-1] + step))
     for i, (a, b) in enumerate(itertools.pairwise(bounds)):
-        if cancel is not None and cancel():
-            from ..errors import Cancelled
-
-            raise Cancelled("decoding cancelled")
+        check_cancelled(cancel, "decoding")
         t0 = time.perf_counter()
         with torch_threads(threads):
             y = runner.push(prefix[..., a:b], decode_part)[:, 0].numpy()
