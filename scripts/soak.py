@@ -170,7 +170,7 @@ def soak(
             mic.callback(clock_signal(block, rate, i), block, None, None)
             spk.callback(out, block, None, None)
             ms_max = max(ms_max, engine.stats.compute_ms)
-            backlog_max = max(backlog_max, engine._out.size)
+            backlog_max = max(backlog_max, engine.buffer.size)
             if i == warm_ticks:
                 rss_warm = rss_mb()
             if i % int(5 / block_s) == 0:
@@ -183,7 +183,7 @@ def soak(
                         f"  late {st.late}  dropped {st.dropped}  {st.compute_ms_avg:.1f} ms/frame"
                     )
         rss_end = rss_mb()  # before stopping: result() then reads the spooled session back
-        backlog_end = engine._out.size
+        backlog_end = engine.buffer.size
         delivered = total * block
         deadline = time.monotonic() + 10  # let the last whole frame through the codec
         while engine.stats.frames < delivered // fs and time.monotonic() < deadline:
@@ -206,9 +206,9 @@ def soak(
             frame_drift=delivered // fs - st.frames,
             # decoded audio (+ the buffer's lead silence) is played, queued or skipped
             sample_drift=decoded
-            + engine._out.padded
+            + engine.buffer.padded
             - st.samples_out
-            - engine._out.size
+            - engine.buffer.size
             - st.samples_skipped,
             late_callbacks=st.late,
             dropped_frames=st.dropped,

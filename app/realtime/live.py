@@ -1,9 +1,9 @@
 """Live round trip: mic -> codec hops and frames -> streaming encode -> decode -> speaker.
 
-The devices run as one duplex stream where they can (else an input and an output stream
-started together), in small blocks (BLOCK_S). The callbacks only copy: input blocks go to a
-queue with their time stamp, and output blocks come out of an adaptive jitter buffer
-(app.realtime.jitter) that tags every sample with the input sample it was decoded from.
+The devices run in small blocks (BLOCK_S), their callbacks only copying
+(app.realtime.device_link): input blocks go to a queue with their time stamp, and output
+blocks come out of an adaptive jitter buffer (app.realtime.jitter) that tags every sample
+with the input sample it was decoded from.
 `LiveEngine.run()` does the work in the codec worker's thread: it resamples to and from
 the device rate with the live resampler when the device cannot run at 24 kHz, encodes
 each 40 ms hop of input as soon as it is in (`codec.model.hop_stream`: the first half of
@@ -22,7 +22,6 @@ What the session keeps (both signals, the codes, the K of each frame; on disk wi
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,9 +32,10 @@ import torch
 
 from codec.model.threads import fastest_threads, torch_threads
 
+from .device_link import DeviceLink
 from .devices import AudioBackend
 from .jitter import JitterBuffer
-from .latency import InputFact, LatencyMeter, OutputFact
+from .latency import LatencyMeter
 from .probe import ProbeError, ProbeResult, ProbeRun
 from .resampler import LiveResampler
 from .take import LiveTake
@@ -98,14 +98,6 @@ class LiveResult:
     ks: list[int] = field(default_factory=list)  # K used for each frame
     files: tuple[Path, Path] | None = None  # (input, output) WAVs when spooled to disk
     probes: list[ProbeResult] = field(default_factory=list)  # latency measurements made
-
-
-def _stamp(time_info, name: str) -> float:
-    """PortAudio's time stamp `name` from a callback's time_info (0.0 when absent)."""
-    try:
-        return float(getattr(time_info, name))
-    except (AttributeError, TypeError, ValueError):
-        return 0.0
 
 
 class LiveControl:
@@ -173,32 +165,30 @@ class LiveEngine:
         hops: bool | None = None,
     ) -> None:
         self.codec = codec
-        self.backend = backend
-        self.input_device, self.output_device = input_device, output_device
         self.rate = codec.sample_rate
         self.device_rate = device_rate or self.rate
         self.block = max(round(self.device_rate * block_s), 16)
-        self.want_duplex = duplex
-        self.device_latency = device_latency  # seconds, or PortAudio's "low"/"high"
         self.control = control or LiveControl(k)
         self.stats = LiveStats(k=self.control.settings()[0], block=self.block)
         self.want_hops = hops  # None: by timing (choose_threads)
         self._error = ""  # the loop's own (a device that stopped); see `error`
         self.on_frame = None  # callable(codes [n_q], LiveStats), called from run()'s thread
-        self._in_q: queue.Queue[tuple[np.ndarray, InputFact]] = queue.Queue()
         # The first frame's compute sets the phase of every later one: at no slack, a first
         # frame faster than the next ones makes the speaker run dry at once (within the
         # first second in 5 of 7 sessions on the loopback here; begun a step up, in none
         # of 8). So the buffer begins one step up, and comes down to none by its own rule
         # (15 s in which the slack never fell below a step) where the compute is steady.
-        self._out = JitterBuffer(self.device_rate, self.block, start_steps=1)
-        self._streams: list = []
-        self._duplex = False
-        # written by the audio callbacks only; the frame loop reads them
-        self._in_index = 0  # input samples received
-        self._out_index = 0  # output samples handed to the device
-        self._xruns = 0
-        self._last_out: OutputFact | None = None
+        self.buffer = JitterBuffer(self.device_rate, self.block, start_steps=1)
+        self.devices = DeviceLink(
+            backend,
+            self.device_rate,
+            self.block,
+            self.buffer,
+            input_device,
+            output_device,
+            duplex=duplex,
+            latency=device_latency,
+        )
         # owned by the frame loop
         self._meter: LatencyMeter | None = None
         self._next_tag = 0  # device-rate output samples queued so far
@@ -208,36 +198,6 @@ class LiveEngine:
         self._probe: ProbeRun | None = None
         self._probes: list[ProbeResult] = []
         self.take = LiveTake(codec.num_codebooks, self.rate, spool)  # the frame loop's
-
-    # ---- audio callbacks: copy only ----------------------------------------------------
-    def _in_cb(self, indata, frames, time_info, status) -> None:
-        if status and getattr(status, "input_overflow", False):
-            self._xruns += 1  # counted and shown; the session goes on
-        fact = InputFact(
-            self._in_index, frames, _stamp(time_info, "inputBufferAdcTime"), time.perf_counter()
-        )
-        self._in_q.put((indata[:, 0].copy(), fact))
-        self._in_index += frames
-
-    def _out_cb(self, outdata, frames, time_info, status) -> None:
-        if status and getattr(status, "output_underflow", False):
-            self._xruns += 1
-        mono = outdata[:, 0]
-        _, tag = self._out.pop_into(mono)
-        self._last_out = OutputFact(
-            self._out_index,
-            frames,
-            _stamp(time_info, "outputBufferDacTime"),
-            time.perf_counter(),
-            tag,
-        )
-        self._out_index += frames
-        for c in range(1, outdata.shape[1]):
-            outdata[:, c] = mono
-
-    def _duplex_cb(self, indata, outdata, frames, time_info, status) -> None:
-        self._in_cb(indata, frames, time_info, status)
-        self._out_cb(outdata, frames, time_info, status)
 
     # ---- control -----------------------------------------------------------------------
     def choose_threads(self) -> dict[int, float]:
@@ -271,84 +231,25 @@ class LiveEngine:
         return times
 
     def open(self) -> None:
-        """Open and start the streams (raises RuntimeError with a reason): one duplex stream
-        where the backend and devices allow it (input and output then share one clock and
-        one callback), else an input and an output stream started together. The frame
-        loop's thread count is chosen first, unless already chosen."""
+        """Open and start the streams (raises RuntimeError with a reason): see DeviceLink.
+        The frame loop's thread count is chosen first, unless already chosen."""
         if not self.stats.threads:
             self.choose_threads()
-        errors = []
-        if self.want_duplex and getattr(self.backend, "duplex_stream", None) is not None:
-            try:
-                s = self.backend.duplex_stream(
-                    self.device_rate,
-                    1,
-                    self._duplex_cb,
-                    device=(self.input_device, self.output_device),
-                    blocksize=self.block,
-                    latency=self.device_latency,
-                )
-                self._streams = [s]
-                s.start()
-                self._duplex = True
-            except Exception as e:
-                errors.append(f"duplex: {e}")
-                self.close()
-        if not self._duplex:
-            try:
-                out = self.backend.output_stream(
-                    self.device_rate,
-                    1,
-                    self._out_cb,
-                    device=self.output_device,
-                    blocksize=self.block,
-                    latency=self.device_latency,
-                )
-                self._streams = [out]
-                inp = self.backend.input_stream(
-                    self.device_rate,
-                    1,
-                    self._in_cb,
-                    device=self.input_device,
-                    blocksize=self.block,
-                    latency=self.device_latency,
-                )
-                self._streams.append(inp)
-                out.start()
-                inp.start()
-            except Exception as e:
-                self.close()
-                errors.append(str(e))
-                raise RuntimeError(
-                    f"cannot open the audio devices for live mode: {errors[-1]}"
-                ) from e
-        nominal = 0.0
-        for s in self._streams:  # duplex: (input, output); else one figure per stream
-            lat = getattr(s, "latency", 0) or 0
-            nominal += float(sum(lat)) if isinstance(lat, tuple | list) else float(lat)
-        self._meter = LatencyMeter(self.device_rate, nominal, shared_clock=self._duplex)
-        self.stats.duplex = self._duplex
+        self.devices.open()
+        nominal = self.devices.nominal_latency_s
+        self._meter = LatencyMeter(self.device_rate, nominal, shared_clock=self.devices.duplex)
+        self.stats.duplex = self.devices.duplex
 
     def stop(self) -> None:
         self.control.stop()
 
     def close(self) -> None:
-        for s in self._streams:
-            try:
-                s.stop()
-                s.close()
-            except Exception:
-                pass
-        self._streams = []
+        self.devices.close()
 
     @property
     def error(self) -> str:
         """What went wrong that the session survived ("" if nothing)."""
         return self._error or self.take.error
-
-    @property
-    def _input_stream(self):
-        return self._streams[-1] if self._streams else None
 
     def run(self, poll_s: float = 0.01) -> LiveResult:
         """Process frames until stop(); returns the recorded session. Runs in one thread."""
@@ -375,20 +276,12 @@ class LiveEngine:
         pending = np.zeros(0, np.float32)  # from the start of the frame being coded
         piece = stream.hop if self.stats.hops else fs
         while not self.control.stopped:
-            s = self._input_stream
-            dead = s is not None and getattr(s, "active", True) is False
-            if dead and self._in_q.empty():  # process what it delivered before it died first
+            if self.devices.input_ended:  # what it delivered before it died is processed
                 self._error = "the input device stopped; the session so far was kept"
                 break
-            try:
-                items = [self._in_q.get(timeout=poll_s)]
-            except queue.Empty:
+            items = self.devices.take_inputs(poll_s)
+            if not items:
                 continue
-            while True:
-                try:
-                    items.append(self._in_q.get_nowait())
-                except queue.Empty:
-                    break
             for block, fact in items:
                 self._meter.add_input(fact)
                 if self._probe is not None:
@@ -466,7 +359,7 @@ class LiveEngine:
         self._next_tag += len(play)
         if probing:
             play = self._probe.mix(play)
-        self._out.push(play, tag, adapt=first)
+        self.buffer.push(play, tag, adapt=first)
 
     def _update(self, k: int, ms: float, first_out_ms: float, frame_s: float) -> None:
         st = self.stats
@@ -477,20 +370,20 @@ class LiveEngine:
         st.first_out_ms_avg += (first_out_ms - st.first_out_ms_avg) / min(st.frames, 50)
         st.compute_ms_avg += (ms - st.compute_ms_avg) / min(st.frames, 50)
         st.rtf = ms / (1000 * frame_s)
-        self._meter.add_output(self._last_out)
+        self._meter.add_output(self.devices.last_out)
         st.latency_ms = self._meter.current_ms
         st.latency_source = self._meter.source
         self._count()
 
     def _count(self) -> None:
         """Copy the buffer's and the callbacks' counters into the stats."""
-        st, out = self.stats, self._out
+        st, out = self.stats, self.buffer
         st.buffer_ms = 1000 * out.target / self.device_rate
         st.late, st.skipped, st.samples_skipped = out.underruns, out.skipped, out.samples_skipped
         st.skipped_ms = 1000 * out.samples_skipped / self.device_rate
         st.late_ms = 1000 * out.late_samples / self.device_rate
-        st.xruns = self._xruns
-        st.samples_in, st.samples_out = self._in_index, out.popped
+        st.xruns = self.devices.xruns
+        st.samples_in, st.samples_out = self.devices.received, out.popped
 
     def latency_summary(self) -> dict[str, float]:
         """Median, min and max of the latency readings after the first second, ms."""
