@@ -298,67 +298,58 @@ def measure_vs_moshi(
             ref.close()
 
 
-def _interleave(codec, ref: MoshiRef, x, k, frames, warmup, block, profile) -> dict:
-    fs = codec.frame_size
-    xd = x.to(codec.device)
-    enc, dec = codec.stream_encoder(1), codec.stream_decoder(1)
-    model = codec.model
-    es, ds = model.init_encoder_state(), model.init_decoder_state()
-    pos = 0
-    ours: dict = {"enc": [], "dec": [], "parts": [], "codes": []}
-    theirs: dict = {"enc": [], "dec": [], "parts": [], "codes": []}
+class _OursSide:
+    """Our streaming codec stepped as MoshiRef steps moshi's: `steps(n, k, profile)` codes
+    the next n frames of x [1, 1, T], one frame per step, and returns the same fields."""
 
-    def ours_block(n: int, keep: bool, prof: bool) -> None:
-        nonlocal pos
+    def __init__(self, codec, x: torch.Tensor) -> None:
+        self.codec, self.x, self.pos = codec, x.to(codec.device), 0
+        self.enc, self.dec = codec.stream_encoder(1), codec.stream_decoder(1)
+        # the profile's part-by-part states, fresh where the profile starts
+        self.states = codec.model.init_encoder_state(), codec.model.init_decoder_state()
+
+    def steps(self, n: int, k: int, profile: bool = False) -> dict:
+        fs, device = self.codec.frame_size, self.codec.device
+        r: dict = {"enc_ms": [], "dec_ms": [], "parts": [], "codes": []}
         for _ in range(n):
-            chunk = xd[..., pos * fs : (pos + 1) * fs]
-            pos += 1
-            if prof:
-                ms, codes = _ours_parts(model, es, ds, chunk, k, codec.device)
-                if keep:
-                    ours["parts"].append(ms)
+            chunk = self.x[..., self.pos * fs : (self.pos + 1) * fs]
+            self.pos += 1
+            if profile:
+                ms, codes = _ours_parts(self.codec.model, *self.states, chunk, k, device)
+                r["parts"].append(ms)
             else:
                 t0 = time.perf_counter()
-                codes = enc.step(chunk)
-                _sync(codec.device)
+                codes = self.enc.step(chunk)
+                _sync(device)
                 t1 = time.perf_counter()
-                dec.step(codes[:, :k])
-                _sync(codec.device)
-                t2 = time.perf_counter()
-                if keep:
-                    ours["enc"].append(1000 * (t1 - t0))
-                    ours["dec"].append(1000 * (t2 - t1))
-            if keep and not prof:
-                ours["codes"].append(codes[0, :, 0].tolist())
+                self.dec.step(codes[:, :k])
+                _sync(device)
+                r["enc_ms"].append(1000 * (t1 - t0))
+                r["dec_ms"].append(1000 * (time.perf_counter() - t1))
+            r["codes"].append(codes[0, :, 0].tolist())
+        return r
 
-    def moshi_block(n: int, keep: bool, prof: bool) -> None:
-        r = ref.steps(n, k, prof)
-        if keep:
-            theirs["enc"] += r["enc_ms"]
-            theirs["dec"] += r["dec_ms"]
-            theirs["parts"] += r["parts"]
-            if not prof:
-                theirs["codes"] += r["codes"]
 
-    def run(prof: bool) -> None:
-        nonlocal pos
-        pos = 0
-        done, turn = 0, 0
-        while done < warmup + frames:
-            n = min(block, warmup + frames - done)
-            keep = done >= warmup
-            sides = (ours_block, moshi_block) if turn % 2 == 0 else (moshi_block, ours_block)
-            for side in sides:
-                side(n, keep, prof)
-            done, turn = done + n, turn + 1
+def _alternate(sides, k: int, frames: int, warmup: int, block: int, profile: bool) -> list:
+    """The sides code warmup + frames frames each, taking turns on blocks of `block` frames
+    (who goes first alternating); returns what each side reported after its warm-up."""
+    kept = [{"enc_ms": [], "dec_ms": [], "parts": [], "codes": []} for _ in sides]
+    done, turn = 0, 0
+    while done < warmup + frames:
+        n = min(block, warmup + frames - done)
+        order = range(len(sides)) if turn % 2 == 0 else reversed(range(len(sides)))
+        for i in order:
+            r = sides[i].steps(n, k, profile)
+            if done >= warmup:
+                for name, values in kept[i].items():
+                    values += r[name]
+        done, turn = done + n, turn + 1
+    return kept
 
-    run(prof=False)
-    if profile:
-        # the moshi side keeps its streaming state: it carries on from where it is, and
-        # ours starts fresh part-by-part states at the same position
-        offset = warmup + frames
-        xd = xd[..., offset * fs :]
-        run(prof=True)
+
+def _interleave(codec, ref: MoshiRef, x, k, frames, warmup, block, profile) -> dict:
+    sides = (_OursSide(codec, x), ref)
+    ours, theirs = _alternate(sides, k, frames, warmup, block, profile=False)
     a, b = torch.tensor(ours["codes"]), torch.tensor(theirs["codes"])
     out = {
         "moshi": ref.info["moshi"],
@@ -366,13 +357,16 @@ def _interleave(codec, ref: MoshiRef, x, k, frames, warmup, block, profile) -> d
         "warmup_frames": warmup,
         "block_frames": block,
         "k": k,
-        "ours": _summary(ours["enc"], ours["dec"]),
-        "moshi_side": _summary(theirs["enc"], theirs["dec"]),
+        "ours": _summary(ours["enc_ms"], ours["dec_ms"]),
+        "moshi_side": _summary(theirs["enc_ms"], theirs["dec_ms"]),
         "codes_equal": float((a == b).float().mean()),
         "codebook0_equal": float((a[:, 0] == b[:, 0]).float().mean()),
     }
     out["ratio"] = out["ours"]["total_ms_median"] / out["moshi_side"]["total_ms_median"]
     if profile:
+        # both sides carry on from where they are (moshi with its streaming state), ours
+        # on its fresh part-by-part states at the same position
+        ours, theirs = _alternate(sides, k, frames, warmup, block, profile=True)
         out["profile_ours"] = _part_medians(ours["parts"])
         out["profile_moshi"] = _part_medians(theirs["parts"])
     return out
