@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from ..model.mimi import MimiModel
+from .codebooks import quantize_train, reseed_dead
 from .data import Batches
 from .distill import SemanticHead
 
@@ -120,8 +121,6 @@ def stage_losses(
     ema: float,
 ) -> dict[str, torch.Tensor]:
     """The stage's loss parts for crops `index` [B] at prefixes ks [B] (1..n_q)."""
-    from .train import quantize_train
-
     h = feats.h[index].float()
     z = model.downsample(model.encoder_transformer(h))
     z_ref = feats.z_ref[index]
@@ -215,7 +214,7 @@ def _stage_setup(run, say) -> tuple[Features, list, torch.optim.Optimizer]:
 def run_latent_stage(run, say=print) -> None:
     """--latent-steps: train the latent stage to that many steps (resumable: the stage's
     step, optimizer and reference weights are in the checkpoint; a stop signal saves)."""
-    from .train import reseed_dead, save_checkpoint
+    from .train import save_checkpoint
 
     args, sched = run.args, run.schedule
     info = sched.setdefault("latent_stage", {"steps": 0})

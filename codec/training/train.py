@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..analysis.dsp import mel_bank
 from ..model.config import CodecConfig
 from ..model.mimi import MimiModel
 from ..weights.load import DEMO_DIR
 from ..weights.save import save_codec
+from .codebooks import kmeans_init, quantize_train, reseed_dead
 from .data import SR, Batches, BatchStream, build_labelled_corpus, save_recipe
 from .distill import SemanticHead, semantic_init
+from .losses import MelLoss
 from .phonemes import Inventory
 
 DEFAULTS = dict(
@@ -59,46 +60,12 @@ DEFAULTS = dict(
 )
 CALIBRATION_STEPS = 50  # quantized steps at the base rate before the cosine decay starts
 WARMUP_FROM_WEIGHTS = 200  # warm-up steps of a run started from exported weights
-KMEANS_BATCHES = 1_000_000_000  # batch indices for k-means, never used for training
 SEM_INIT_BATCHES = 1_500_000_000  # batch indices for the semantic init, never trained on
 PROBE_BATCH = 2_000_000_000  # a fixed batch for the per-K progress probe
 SEMANTIC_DISTILLATION = (
     "phonemes: espeak-ng's phoneme labels of the trainer's own speech "
     "(not a speech model such as WavLM)"
 )
-
-
-class MelLoss:
-    """Multi-resolution mel losses (n_fft 512/1024/2048, hop n_fft/4).
-
-    Calling it gives the log-mel L1. `both` also gives the mel spectral convergence,
-    ||M(x) - M(y)||_F / ||M(x)||_F per item: a linear-magnitude term that weighs the loud
-    parts of the signal, which carry intelligibility, more than the log term does.
-    """
-
-    def __init__(self, device: torch.device | str = "cpu") -> None:
-        self.scales = [
-            (n, torch.as_tensor(mel_bank(n, m)).to(device), torch.hann_window(n, device=device))
-            for n, m in ((512, 64), (1024, 80), (2048, 128))
-        ]
-
-    def __call__(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.both(y, x)[0]
-
-    def both(self, y: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(log-mel L1, mel spectral convergence), each averaged over the scales."""
-        log_l1 = sc = y.new_zeros(())
-        for n, fb, win in self.scales:
-
-            def mel(s, n=n, fb=fb, win=win):
-                spec = torch.stft(s.flatten(0, 1), n, n // 4, window=win, return_complex=True)
-                return fb @ spec.abs().clamp(min=1e-7)
-
-            my, mx = mel(y), mel(x)
-            log_l1 = log_l1 + (torch.log(my + 1e-5) - torch.log(mx + 1e-5)).abs().mean()
-            num = torch.linalg.vector_norm(my - mx, dim=(-2, -1))
-            sc = sc + (num / torch.linalg.vector_norm(mx, dim=(-2, -1)).clamp(min=1e-5)).mean()
-        return log_l1 / len(self.scales), sc / len(self.scales)
 
 
 @torch.no_grad()
@@ -128,132 +95,6 @@ def init_for_training(model: MimiModel) -> None:
         if isinstance(m, ResBlock):
             m.block[3].conv.conv.weight.mul_(0.1)
     model.decoder.model[-1].conv.conv.weight.mul_(0.1)
-
-
-def quantize_train(
-    model: MimiModel, z: torch.Tensor, ks: torch.Tensor, ema: float
-) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    """Straight-through split RVQ with a K-prefix per item. z [B, D, F], ks [B] in 1..n_q.
-
-    Returns (quantized latent [B, D, F], commitment loss, (r0, e0)): r0 [B*F, d] is the
-    semantic group's projected latent and e0 [B*F, d] its codebook-0 vector
-    (straight-through), rows in (item, frame) order, for the distillation terms. Updates
-    the codebooks (EMA).
-    """
-    q = model.quantizer
-    b, _, f = z.shape
-    out = z.new_zeros(z.shape)
-    commit = z.new_zeros(())
-    sem: tuple[torch.Tensor, torch.Tensor] | None = None
-    for group, first_level, n_levels in (
-        (q.rvq_first, 0, q.n_sem),
-        (q.rvq_rest, q.n_sem, q.n_q - q.n_sem),
-    ):
-        r = group.input_proj(z).transpose(1, 2).reshape(b * f, -1)  # [B*F, d]
-        acc = torch.zeros_like(r)
-        levels = torch.arange(n_levels, device=z.device)
-        used = (ks[:, None] > first_level + levels[None]).float()  # [B, L]
-        for lvl in range(n_levels):
-            cb = group.vq.layers[lvl]._codebook
-            table = cb.embeddings()
-            with torch.no_grad():
-                d = (
-                    (r.detach() ** 2).sum(1, keepdim=True)
-                    - 2 * r.detach() @ table.t()
-                    + (table**2).sum(1)[None]
-                )
-                idx = d.argmin(1)
-                e = table[idx]
-                _ema_update(cb, r.detach(), idx, ema)
-            mask = used[:, lvl].repeat_interleave(f)[:, None]  # [B*F, 1]
-            # no float()/item() here: on a GPU each would stall the step (32 per step)
-            commit = commit + (((r - e) ** 2).mean(1, keepdim=True) * mask).sum() / (
-                mask.sum().clamp(min=1.0)
-            )
-            st = r + (e - r).detach()  # straight-through
-            if sem is None:
-                sem = (r, st)
-            acc = acc + mask * st
-            r = r - e  # the next level codes what is left (no gradient through e)
-        out = out + group.output_proj(acc.view(b, f, -1).transpose(1, 2))
-    assert sem is not None
-    return out, commit, sem
-
-
-@torch.no_grad()
-def _ema_update(cb, r: torch.Tensor, idx: torch.Tensor, decay: float) -> None:
-    size = cb.cluster_usage.shape[0]
-    # index_add_ rather than bincount, which waits for the GPU to size its output
-    counts = torch.zeros(size, device=r.device).index_add_(
-        0, idx, torch.ones_like(idx, dtype=r.dtype)
-    )
-    sums = torch.zeros_like(cb.embedding_sum).index_add_(0, idx, r)
-    cb.cluster_usage.mul_(decay).add_(counts, alpha=1 - decay)
-    cb.embedding_sum.mul_(decay).add_(sums, alpha=1 - decay)
-
-
-@torch.no_grad()
-def reseed_dead(model: MimiModel, z: torch.Tensor, threshold: float = 0.05) -> int:
-    """Entries used less than `threshold` (EMA count) get a residual vector from the batch."""
-    q = model.quantizer
-    n = 0
-    for group in (q.rvq_first, q.rvq_rest):
-        r = group.input_proj(z).transpose(1, 2).reshape(-1, group.input_proj.out_channels)
-        for holder in group.vq.layers:
-            cb = holder._codebook
-            dead = cb.cluster_usage < threshold
-            k = int(dead.sum())
-            if k:
-                pick = r[torch.randint(0, len(r), (k,), device=r.device)]
-                cb.embedding_sum[dead] = pick
-                cb.cluster_usage[dead] = 1.0
-                n += k
-            table = cb.embeddings()
-            r = r - table[(torch.cdist(r, table)).argmin(1)]
-    return n
-
-
-@torch.no_grad()
-def kmeans_init(model: MimiModel, batches: Batches, n_batches: int = 40, iters: int = 12) -> None:
-    """Initialise every codebook with k-means on encoder outputs (residuals for levels > 0)."""
-    dev = next(model.parameters()).device
-    zs = torch.cat(
-        [
-            model.encode_latent(torch.from_numpy(batches.make(KMEANS_BATCHES + i)).to(dev))
-            for i in range(n_batches)
-        ],
-        0,
-    )
-    q = model.quantizer
-    for group in (q.rvq_first, q.rvq_rest):
-        r = group.input_proj(zs).transpose(1, 2).reshape(-1, group.input_proj.out_channels)
-        for holder in group.vq.layers:
-            cb = holder._codebook
-            size = cb.cluster_usage.shape[0]
-            cent = r[torch.randperm(len(r), device=r.device)[:size]].clone()
-            if len(cent) < size:
-                cent = torch.cat(
-                    [
-                        cent,
-                        cent[torch.randint(0, len(cent), (size - len(cent),))]
-                        + 1e-3 * torch.randn(size - len(cent), r.shape[1], device=r.device),
-                    ]
-                )
-            for _ in range(iters):
-                idx = torch.cdist(r, cent).argmin(1)
-                counts = torch.bincount(idx, minlength=size).float()
-                sums = torch.zeros_like(cent).index_add_(0, idx, r)
-                alive = counts > 0
-                cent[alive] = sums[alive] / counts[alive, None]
-            cb.embedding_sum.copy_(cent)
-            cb.cluster_usage.fill_(1.0)
-            cb._initialized.fill_(1.0)
-            r = r - cent[torch.cdist(r, cent).argmin(1)]
-        # start each output projection as half the inverse of its input projection, so
-        # that semantic + acoustic outputs together begin near the latent they code
-        w_in = group.input_proj.weight[:, :, 0]  # [d, D]
-        group.output_proj.weight.copy_(0.5 * torch.linalg.pinv(w_in)[:, :, None])
-    q.refresh()
 
 
 def save_checkpoint(path: Path, run: Run) -> None:

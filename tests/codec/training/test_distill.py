@@ -33,7 +33,9 @@ def tone_corpus(frames: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 
 
 def tiny_run(tmp_path, *flags: str, sem_init: bool = False):
-    from codec.training.train import MelLoss, Run, add_arguments, init_for_training, kmeans_init
+    from codec.training.codebooks import kmeans_init
+    from codec.training.losses import MelLoss
+    from codec.training.train import Run, add_arguments, init_for_training
 
     p = argparse.ArgumentParser()
     add_arguments(p)

@@ -95,7 +95,7 @@ def test_mel_losses_known_answers():
 
     import torch
 
-    from codec.training.train import MelLoss
+    from codec.training.losses import MelLoss
 
     x = torch.randn(2, 1, 24_000)
     mel = MelLoss()
