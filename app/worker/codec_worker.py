@@ -29,6 +29,7 @@ from codec.errors import Cancelled, CodecError
 from codec.model.runner import BACKGROUND_CHUNK_FRAMES, BATCH_CHUNK_FRAMES, ChunkPacer
 from codec.session import operations as ops
 from codec.session.comparison import decode_key
+from codec.session.kept import KeptRun
 from codec.session.policy import DEFAULT_POLICY, LongFilePolicy
 
 from . import jobs, listening_jobs
@@ -63,8 +64,8 @@ class CodecWorker(QObject):
         self._last_progress = 0.0
         # the token analysis and the measurement decode in progress, kept while they step
         # aside for the user (worker thread only)
-        self._token_run = None
-        self._measure_kept: dict = {}
+        self._token_run = KeptRun()
+        self._measure_run = KeptRun()
         self._wake.connect(self._run_next, Qt.ConnectionType.QueuedConnection)
         self.metrics = MetricsThread(self._measured, self._measure_failed)
         self._handlers: dict[type, Callable] = {
@@ -280,9 +281,9 @@ class CodecWorker(QObject):
         analysis = c.derived("tokens")
         if analysis is None:
             stopped = self._stopped(req)
-            run = self._token_run
-            if run is None or not run.matches(codec, c):
-                run = self._token_run = TokenAnalysisRun(codec, c)
+            run = self._token_run.resume(
+                TokenAnalysisRun, lambda r: r.matches(codec, c), lambda: TokenAnalysisRun(codec, c)
+            )
             try:  # steps aside (back in the queue) while the user's request waits
                 analysis = run.run(self._step_aside(req), self._pacer(BACKGROUND_CHUNK_FRAMES))
             except Cancelled:
@@ -291,7 +292,7 @@ class CodecWorker(QObject):
                 return
             finally:
                 if analysis is not None or stopped():
-                    self._token_run = None
+                    self._token_run.drop()
             c.set_derived("tokens", analysis, analysis.generation)
         self.result.emit(jobs.TokensAnalysed(req, analysis))
 
@@ -331,7 +332,7 @@ class CodecWorker(QObject):
         try:
             pacer = self._pacer(BACKGROUND_CHUNK_FRAMES)
             ref, est, scope = ops.measurement_inputs(
-                codec, c, k, self.policy, step_aside, pacer, kept=self._measure_kept
+                codec, c, k, self.policy, step_aside, pacer, kept=self._measure_run
             )
         except Cancelled:
             if not stopped():

@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import Cancelled
+from ..errors import check_cancelled
 from ..model.codec import CancelCheck, MimiCodec
+from ..model.decode_run import DecodeRun
 from ..model.runner import ChunkPacer
 
 COUNT = 8
@@ -50,7 +51,59 @@ def take(x: np.ndarray, ranges: list[tuple[int, int]], frame_size: int) -> np.nd
     return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
 
-@torch.inference_mode()
+class ExcerptRun:
+    """The decode of codes [C, K, F] at the frame ranges, concatenated: [C, samples], as work
+    that can stop and go on: `run` raises Cancelled keeping the excerpts done and the one
+    in progress (its decoder's state and samples), and the next `run` goes on from there.
+
+    Each range is decoded from `warmup_s` (WARMUP_S) earlier (less at the start) with a
+    fresh state; samples past num_samples (the zero-padded last frame) are dropped, as
+    `take` of the full decode would drop them. `source` and `key`: what the codes are, for
+    a caller that keeps the run (see `matches`). One thread at a time.
+    """
+
+    def __init__(
+        self,
+        codec: MimiCodec,
+        codes: np.ndarray,
+        ranges: list[tuple[int, int]],
+        num_samples: int,
+        warmup_s: float | None = None,
+        source: object = None,
+        key: tuple = (),
+    ) -> None:
+        self.codec, self.codes, self.ranges = codec, codes, ranges
+        self.num_samples = num_samples
+        self.warm = round((WARMUP_S if warmup_s is None else warmup_s) * codec.frame_rate)
+        self.source, self.key = source, key
+        self.done: list[np.ndarray] = []  # the finished excerpts, [C, samples] each
+        self._current: DecodeRun | None = None
+
+    def _start(self, f0: int, f1: int) -> DecodeRun:
+        w0 = max(0, f0 - self.warm)
+        end = min(f1 * self.codec.frame_size, self.num_samples) - w0 * self.codec.frame_size
+        return DecodeRun(self.codec, np.ascontiguousarray(self.codes[..., w0:f1]), end)
+
+    @torch.inference_mode()
+    def run(self, cancel: CancelCheck | None = None, pacer: ChunkPacer | None = None) -> np.ndarray:
+        """pacer: the decodes' chunks (default: batch chunks); `cancel` is checked between
+        them."""
+        fs = self.codec.frame_size
+        while len(self.done) < len(self.ranges):
+            f0, _ = self.ranges[len(self.done)]
+            check_cancelled(cancel, "decoding")
+            if self._current is None:
+                self._current = self._start(*self.ranges[len(self.done)])
+            y = self._current.run(cancel=cancel, chunk_frames=pacer or "batch")
+            self.done.append(y[:, (f0 - max(0, f0 - self.warm)) * fs :])
+            self._current = None
+        return np.ascontiguousarray(np.concatenate(self.done, axis=1), dtype=np.float32)
+
+    def matches(self, codec: MimiCodec, source: object, key: tuple) -> bool:
+        """Still these excerpts of these codes (the same codec, source object and key)."""
+        return codec is self.codec and source is self.source and key == self.key
+
+
 def decode(
     codec: MimiCodec,
     codes: np.ndarray,
@@ -60,23 +113,8 @@ def decode(
     cancel: CancelCheck | None = None,
     pacer: ChunkPacer | None = None,
 ) -> np.ndarray:
-    """The decode of codes [C, K, F] at the frame ranges, concatenated: [C, samples].
-
-    Each range is decoded from `warmup_s` (WARMUP_S) earlier (less at the start) with a fresh
-    state; samples past num_samples (the zero-padded last frame) are dropped, as `take`
-    of the full decode would drop them. pacer: the decodes' chunks (default: batch chunks).
-    """
-    fs = codec.frame_size
-    warm = round((WARMUP_S if warmup_s is None else warmup_s) * codec.frame_rate)
-    out = []
-    for f0, f1 in ranges:
-        if cancel is not None and cancel():
-            raise Cancelled("decoding cancelled")
-        w0 = max(0, f0 - warm)
-        c = torch.from_numpy(np.ascontiguousarray(codes[..., w0:f1]))
-        y = codec.decode(c, cancel=cancel, chunk=pacer)[:, 0].cpu().numpy()
-        out.append(y[:, (f0 - w0) * fs : min(f1 * fs, num_samples) - w0 * fs])
-    return np.ascontiguousarray(np.concatenate(out, axis=1), dtype=np.float32)
+    """ExcerptRun's decode in one go: codes [C, K, F] -> [C, samples] at the ranges."""
+    return ExcerptRun(codec, codes, ranges, num_samples, warmup_s).run(cancel, pacer)
 
 
 def describe(ranges: list[tuple[int, int]], num_frames: int, frame_rate: float) -> str:

@@ -29,15 +29,16 @@ from ..audio.resample import StreamResampler
 from ..audio.write import open_output, write_format, write_resampled
 from ..errors import check_cancelled
 from ..model.codec import MimiCodec
+from ..model.decode_run import DecodeRun
 from ..model.runner import (
     BACKGROUND_CHUNK_FRAMES,
     ChunkPacer,
     DecoderRunner,
     EncoderRunner,
     as_tensor,
-    frame_spans,
 )
 from .comparison import Comparison, Measurement, decode_key
+from .kept import KeptRun
 from .policy import DEFAULT_POLICY, LongFilePolicy
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -76,54 +77,6 @@ def encode_signal(
     """x [C, T] at the codec rate -> codes [C, K, ceil(T / frame_size)] (CPU, int64)."""
     xt = as_tensor(np.asarray(x, np.float32), torch.float32)[:, None, :]
     return codec.encode(xt, num_codebooks, progress=progress, cancel=cancel).cpu()
-
-
-class DecodeRun:
-    """`decode_signal` as work that can stop and go on: `run(...)` returns the decode
-    [C, T], or raises Cancelled keeping what it has done (the decoder's state and the
-    frames written so far), so that the next `run` goes on from there instead of from
-    frame 0. One thread at a time. `source` and `key`: what the codes are (a comparison and
-    its codes' generation, K, part), for a caller that keeps the run (see `matches`)."""
-
-    def __init__(
-        self,
-        codec: MimiCodec,
-        codes: torch.Tensor | np.ndarray,
-        num_samples: int | None = None,
-        part: str = "all",
-        source: object = None,
-        key: tuple = (),
-    ) -> None:
-        self.codec, self.part = codec, part
-        self.source, self.key = source, key
-        self.codes = codec.check_codes(codes)
-        frames, fs = self.codes.shape[-1], codec.frame_size
-        self.total = frames * fs if num_samples is None else min(num_samples, frames * fs)
-        self.out = np.empty((self.codes.shape[0], self.total), np.float32)
-        self.runner = DecoderRunner(codec.model, chunk_frames=None)  # given its chunks below
-        self.frame = 0  # the next frame to decode
-
-    def run(
-        self,
-        progress: Progress | None = None,
-        cancel: CancelCheck | None = None,
-        chunk_frames: int | str | ChunkPacer = "batch",
-    ) -> np.ndarray:
-        frames, fs = self.codes.shape[-1], self.codec.frame_size
-        for f, b in frame_spans(self.frame, frames, chunk_frames):
-            check_cancelled(cancel, "decoding")
-            y = self.runner.push(self.codes[..., f:b], self.part)[:, 0].numpy()
-            n = min(y.shape[1], self.total - f * fs)
-            if n > 0:
-                self.out[:, f * fs : f * fs + n] = y[:, :n]
-            self.frame = b
-            if progress is not None:
-                progress(self.runner.frames, frames)
-        return self.out
-
-    def matches(self, codec: MimiCodec, source: object, key: tuple) -> bool:
-        """Still the decode of these codes (the same codec, source object and key)."""
-        return codec is self.codec and source is self.source and key == self.key
 
 
 def decode_signal(
@@ -167,14 +120,14 @@ def decode(
     keep: bool = True,
     part: str = "all",
     chunk_frames: int | str | ChunkPacer = "batch",
-    kept: dict | None = None,
+    kept: KeptRun | None = None,
 ) -> np.ndarray:
     """The decode at K codebooks [C, T], from the cache or decoded now (and cached, with its
     peak, when keep=True; keep=False caches it only where it fits without evicting).
 
-    kept: a holder the caller owns for a decode that steps aside (Cancelled): it keeps
-    the one unfinished DecodeRun, and a later call for the same codes, K and part goes on
-    with it instead of starting over.
+    kept: the caller's slot for a decode that steps aside (Cancelled): it keeps the
+    unfinished DecodeRun, and a later call for the same codes, K and part goes on with it
+    instead of starting over.
 
     part: "all" (the codec's decode), "semantic" or "acoustic" (one group of the split
     quantizer alone, through the same decoder), or "residual" (the signal minus the decode
@@ -192,16 +145,16 @@ def decode(
             codec, comparison, k, progress, cancel, keep, "all", chunk_frames
         )
     else:
-        run = kept.get("run") if kept is not None else None
-        if run is None or not run.matches(codec, comparison, (gen, k, part)):
-            prefix = as_tensor(codes[:, :k], torch.int64)
-            n = comparison.num_samples
-            run = DecodeRun(codec, prefix, n, part, source=comparison, key=(gen, k, part))
-            if kept is not None:
-                kept["run"] = run  # one at a time: an older one is dropped
+        slot, which = kept or KeptRun(), (gen, k, part)
+        run = slot.resume(
+            DecodeRun,
+            lambda r: r.matches(codec, comparison, which),
+            lambda: DecodeRun(
+                codec, codes[:, :k], comparison.num_samples, part, source=comparison, key=which
+            ),
+        )
         y = run.run(progress, cancel, chunk_frames)
-        if kept is not None:
-            kept.pop("run", None)
+        slot.drop()
     if keep:
         comparison.set_peak(key, peak_dbfs(y), gen)
     comparison.store(key, y, evict=keep, generation=gen)
@@ -215,15 +168,16 @@ def measurement_inputs(
     policy: LongFilePolicy = DEFAULT_POLICY,
     cancel: CancelCheck | None = None,
     pacer: ChunkPacer | None = None,
-    kept: dict | None = None,
+    kept: KeptRun | None = None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """(reference, decode, scope): what `measure_pair` compares for K.
 
     A short signal: all of it, decoded in full (cached where it fits without evicting). A
     long one: the policy's excerpts, from the cached full decode when there is one, else
     each decoded on its own after a warm-up (codec.analysis.excerpts). pacer: the decode's
-    chunks (default: BACKGROUND_CHUNK_FRAMES), checking `cancel` between them; kept: see
-    `decode` (a whole-signal decode that steps aside goes on where it stopped).
+    chunks (default: BACKGROUND_CHUNK_FRAMES), checking `cancel` between them; kept: the
+    caller's slot for the decode (the whole signal's or the excerpts') that steps aside,
+    which goes on where it stopped when asked again.
     """
     codes = comparison.codes
     if codes is None:
@@ -241,9 +195,16 @@ def measurement_inputs(
     full = comparison.reconstruction(k)
     if full is not None:
         return ref, excerpts.take(full, ranges, fs), scope
-    est = excerpts.decode(
-        codec, codes[:, :k], ranges, comparison.num_samples, policy.warmup_s, cancel, pacer
+    slot, which = kept or KeptRun(), (comparison.generation, k, "excerpts")
+    run = slot.resume(
+        excerpts.ExcerptRun,
+        lambda r: r.matches(codec, comparison, which),
+        lambda: excerpts.ExcerptRun(
+            codec, codes[:, :k], ranges, comparison.num_samples, policy.warmup_s, comparison, which
+        ),
     )
+    est = run.run(cancel, pacer)
+    slot.drop()
     return ref, est, scope
 
 

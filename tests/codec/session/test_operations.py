@@ -8,6 +8,7 @@ import pytest
 from codec.errors import Cancelled
 from codec.session import operations as ops
 from codec.session.comparison import Comparison
+from codec.session.kept import KeptRun
 from tests.helpers.signals import speechlike
 
 
@@ -17,9 +18,23 @@ def _cancel_after(n: int):
     return lambda: next(asked) >= n
 
 
+def _count_decoded_frames(codec, monkeypatch) -> list[int]:
+    """The frames of each model.decode call from now on, in a list that grows."""
+    frames: list[int] = []
+    inner = codec.model.decode
+    monkeypatch.setattr(
+        codec.model,
+        "decode",
+        lambda codes, state=None, part="all": (
+            frames.append(codes.shape[-1]) or inner(codes, state, part)
+        ),
+    )
+    return frames
+
+
 def test_a_measurement_decode_that_steps_aside_goes_on_where_it_stopped(tiny, monkeypatch):
     """The worker's background measurement decodes the whole signal in small chunks and
-    steps aside (Cancelled) when the user's request waits. With a `kept` holder, the next
+    steps aside (Cancelled) when the user's request waits. With a `kept` slot, the next
     call goes on from the frames already decoded: each frame is decoded once, and the
     result equals a decode without a stop. Another K starts its own run."""
     x = speechlike(2.0, seed=17, batch=2)[:, 0].numpy()  # [2, T]: 25 frames
@@ -28,23 +43,15 @@ def test_a_measurement_decode_that_steps_aside_goes_on_where_it_stopped(tiny, mo
     _, want, scope = ops.measurement_inputs(tiny, c, 8)
     assert scope == "" and np.abs(want).max() > 1e-3
 
-    frames = []
-    inner = tiny.model.decode
-    monkeypatch.setattr(
-        tiny.model,
-        "decode",
-        lambda codes, state=None, part="all": (
-            frames.append(codes.shape[-1]) or inner(codes, state, part)
-        ),
-    )
-    kept: dict = {}
+    frames = _count_decoded_frames(tiny, monkeypatch)
+    kept = KeptRun()
     for chunks in (2, 3):  # 4-frame chunks: stopped after 2, then after 3 more
         with pytest.raises(Cancelled):
             ops.measurement_inputs(tiny, c, 8, cancel=_cancel_after(chunks), pacer=4, kept=kept)
         assert sum(frames) == 4 * (2 if chunks == 2 else 5)
-    assert "run" in kept
+    assert kept.held is not None
     ref, got, _ = ops.measurement_inputs(tiny, c, 8, pacer=4, kept=kept)
-    assert sum(frames) == 25 and "run" not in kept  # each frame once; the run is done
+    assert sum(frames) == 25 and kept.held is None  # each frame once; the run is done
     np.testing.assert_allclose(got, want, atol=5e-5)
     assert ref is c.x24
     frames.clear()
@@ -52,3 +59,39 @@ def test_a_measurement_decode_that_steps_aside_goes_on_where_it_stopped(tiny, mo
         ops.measurement_inputs(tiny, c, 8, cancel=_cancel_after(1), pacer=4, kept=kept)
     ops.measurement_inputs(tiny, c, 4, pacer=4, kept=kept)
     assert sum(frames) == 4 + 25
+
+
+def test_a_long_signals_excerpts_that_step_aside_go_on_where_they_stopped(tiny, monkeypatch):
+    """Past the policy's `long_s` the metrics decode excerpts (each after a warm-up). Stopped
+    inside the first excerpt and again inside the second, the kept run goes on from the
+    frame it reached: each frame of every excerpt's span is decoded once, and the result
+    equals the excerpts decoded without a stop. Other codes (a new generation) start over."""
+    from codec.session.policy import LongFilePolicy
+
+    policy = LongFilePolicy(long_s=1.0, excerpt_count=3, excerpt_s=0.4, warmup_s=0.4)
+    x = speechlike(6.0, seed=23)[:, 0].numpy()  # [1, T]: 75 frames
+    c = Comparison("long", x, 24_000, cache_bytes=0)
+    c.set_codes(tiny.encode(x[None]).numpy(), "tiny")
+    ref, want, scope = ops.measurement_inputs(tiny, c, 8, policy)
+    assert scope.startswith("on 3 excerpts") and np.abs(want).max() > 1e-3
+    assert ref.shape == want.shape == (1, 3 * 5 * tiny.frame_size)
+    spans = 5 + 2 * (5 + 5)  # excerpts at frames 0, 35, 70; the first has no warm-up
+
+    frames = _count_decoded_frames(tiny, monkeypatch)
+    kept = KeptRun()
+    # 2-frame chunks, a cancel check before each excerpt and each chunk: stopped after 2
+    # frames of the first excerpt, then after the rest of it and 2 frames of the second
+    for asks, done in ((2, 2), (5, 7)):
+        with pytest.raises(Cancelled):
+            ops.measurement_inputs(tiny, c, 8, policy, _cancel_after(asks), pacer=2, kept=kept)
+        assert sum(frames) == done
+    assert kept.held is not None
+    _, got, _ = ops.measurement_inputs(tiny, c, 8, policy, pacer=2, kept=kept)
+    assert sum(frames) == spans and kept.held is None  # each frame once; the run is done
+    np.testing.assert_allclose(got, want, atol=5e-5)
+    frames.clear()
+    with pytest.raises(Cancelled):
+        ops.measurement_inputs(tiny, c, 8, policy, _cancel_after(2), pacer=2, kept=kept)
+    c.set_codes(c.codes.copy(), "tiny")  # new codes: the kept run is not theirs
+    ops.measurement_inputs(tiny, c, 8, policy, pacer=2, kept=kept)
+    assert sum(frames) == 2 + spans
