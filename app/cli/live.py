@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         "API's 'low')",
     )
     p.add_argument(
+        "--min-buffer-ms",
+        type=float,
+        default=10.0,
+        help="the jitter buffer's floor: slack it keeps whatever the compute's jitter, ms "
+        "(default 10; 0: it may come down to no slack at all)",
+    )
+    p.add_argument(
         "--two-streams",
         action="store_true",
         help="an input and an output stream instead of one duplex stream",
@@ -168,6 +175,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise LiveError("--block-ms must be between 1 and 80")
     if not 0.0 <= args.device_latency_ms <= 500.0:
         raise LiveError("--device-latency-ms must be between 0 and 500")
+    if not 0.0 <= args.min_buffer_ms <= 100.0:
+        raise LiveError("--min-buffer-ms must be between 0 and 100")
 
 
 def open_engine(codec, backend, in_dev: int | None, out_dev: int | None, args, spool):
@@ -193,6 +202,7 @@ def open_engine(codec, backend, in_dev: int | None, out_dev: int | None, args, s
             block_s=args.block_ms / 1000.0,
             duplex=not args.two_streams,
             device_latency=args.device_latency_ms / 1000.0 if args.device_latency_ms else "low",
+            min_buffer_s=args.min_buffer_ms / 1000.0,
         )
         try:
             engine.open()

@@ -53,6 +53,15 @@ BLOCK_S = 0.005  # device block: small blocks keep the devices' share of the lat
 # device layer runs dry twice a second; between "low" and 10 ms the runs' spread is wider
 # than the difference, so "low" stays the default (`live --device-latency-ms` sets it).
 DEVICE_LATENCY_S: float | str = "low"
+# The jitter buffer's floor, seconds of slack. The first frame's compute sets the phase of
+# every later one: at no slack a first frame faster than the next ones made the speaker
+# run dry at once (within the first second in 5 of 7 sessions on the loopback here; begun
+# a step up, in none of 8). And where the buffer came down to no slack by its own rule (15 s
+# in which the slack never fell below a step), the next frame a little later than any in
+# those 15 s ran it dry: no slack leaves no margin. Measured on the loopback here (60 s
+# runs, demo codec): a 5 ms floor ran dry 0-3 times a run (2 of 5 runs), a 10 ms floor in
+# none of 4, at a readout median of 108-110 ms. So it never goes below 10 ms.
+MIN_BUFFER_S = 0.010
 
 
 @dataclass
@@ -163,6 +172,7 @@ class LiveEngine:
         duplex: bool = True,
         device_latency: float | str = DEVICE_LATENCY_S,
         hops: bool | None = None,
+        min_buffer_s: float = MIN_BUFFER_S,
     ) -> None:
         self.codec = codec
         self.rate = codec.sample_rate
@@ -173,12 +183,8 @@ class LiveEngine:
         self.want_hops = hops  # None: by timing (choose_threads)
         self._error = ""  # the loop's own (a device that stopped); see `error`
         self.on_frame = None  # callable(codes [n_q], LiveStats), called from run()'s thread
-        # The first frame's compute sets the phase of every later one: at no slack, a first
-        # frame faster than the next ones makes the speaker run dry at once (within the
-        # first second in 5 of 7 sessions on the loopback here; begun a step up, in none
-        # of 8). So the buffer begins one step up, and comes down to none by its own rule
-        # (15 s in which the slack never fell below a step) where the compute is steady.
-        self.buffer = JitterBuffer(self.device_rate, self.block, start_steps=1)
+        floor = round(min_buffer_s * self.device_rate)
+        self.buffer = JitterBuffer(self.device_rate, self.block, minimum=floor)
         self.devices = DeviceLink(
             backend,
             self.device_rate,

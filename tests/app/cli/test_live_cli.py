@@ -52,8 +52,8 @@ def test_headless_session_is_frame_exact_and_reports_the_true_latency(tiny, data
     assert report["dropped"] == report["late"] == report["skipped"] == 0
     # the fake's physical path: one frame + 7 ms in + 11 ms out, exactly
     assert report["latency"]["source"] == "timestamps"
-    # one frame, the step the jitter buffer begins with, the devices' latencies
-    assert abs(report["latency_ms"] - (80 + 5 + 7 + 11)) < 0.01
+    # one frame, the jitter buffer's floor (10 ms), the devices' latencies
+    assert abs(report["latency_ms"] - (80 + 10 + 7 + 11)) < 0.01
     a, b = (Path(p) for p in report["files"])
     assert a.parent == data_home / "mimi-explorer" / "recordings"
     x_in, rate = sf.read(str(a), dtype="float32")

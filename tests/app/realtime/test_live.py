@@ -17,8 +17,8 @@ from tests.helpers.live import (
 from tests.helpers.signals import speechlike
 
 # the engine's jitter buffer begins one step (5 ms) up: its first frame sets the phase
-LEAD = 120
-LEAD_MS = 5.0
+LEAD = 240  # the jitter buffer's floor (10 ms at 24 kHz)
+LEAD_MS = 10.0
 
 
 def test_output_equals_streaming_decode_and_k_switches_next_frame(tiny):
@@ -46,7 +46,7 @@ def test_output_equals_streaming_decode_and_k_switches_next_frame(tiny):
     assert np.array_equal(r.output24, ref)
     assert np.array_equal(r.input24, x[: 14 * 1920])
     played = np.concatenate(spk.played)[:, 0]
-    # the speaker got the decoded frames in order, after the buffer's first step of silence
+    # the speaker got the decoded frames in order, after the buffer's floor of silence
     assert not played[:LEAD].any() and np.array_equal(played[LEAD:], ref[:-LEAD])
     assert r.codes.shape == (32, 14)
     assert engine.stats.late == 0 and engine.stats.dropped == 0
@@ -129,7 +129,7 @@ def test_open_failure_is_reported(tiny):
 def test_duplex_output_is_the_decode_one_frame_late_and_the_readout_is_exact(tiny):
     """One duplex stream with 5 ms blocks: every decoded frame is queued before the next
     callback, so the speaker plays decoded sample n exactly one frame (and the step the
-    buffer begins with) after input sample n arrived; the readout (from the callbacks' time
+    buffer keeps) after input sample n arrived; the readout (from the callbacks' time
     stamps and the buffer's tags) is that plus the devices' two latencies, and the true lag
     measured from outside (the physical mic and speaker signals, cross-correlated) agrees
     with it."""
@@ -188,8 +188,8 @@ def test_duplex_codec_output_frame_exact_with_k_switch(tiny):
 def test_probe_finds_a_known_loop_delay(tiny):
     """A device whose speaker reaches its microphone 15 ms later (a loopback): the probe
     hears its chirp arrive and, one mic-to-speaker latency later, arrive again. True
-    latency here: one frame (80 ms) + the buffer's first step (5 ms) + 6 ms in + 9 ms out =
-    100 ms; found within 5 ms."""
+    latency here: one frame (80 ms) + the buffer's floor (LEAD_MS) + 6 ms in + 9 ms out;
+    found within 5 ms."""
     backend = FakeBackend(duplex=True, in_latency=0.006, out_latency=0.009, loop_s=0.015)
     engine = LiveEngine(tiny, backend, k=8)
     engine.control.set_monitor("input")
@@ -202,18 +202,19 @@ def test_probe_finds_a_known_loop_delay(tiny):
     thread.join(10)
     st = engine.stats
     assert st.probe_note.startswith("probe:"), st.probe_note
-    assert abs(st.measured_latency_ms - 100) < 5
-    assert abs(st.latency_ms - 100) < 0.01
+    true = 80 + LEAD_MS + 6 + 9
+    assert abs(st.measured_latency_ms - true) < 5
+    assert abs(st.latency_ms - true) < 0.01
     (p,) = box["r"].probes
     assert abs(p.latency_ms - st.measured_latency_ms) < 1e-9 and p.clarity > 6
 
 
 def test_probe_in_a_room_includes_the_flight_and_says_when_unheard(tiny):
-    """5 ms of air between speaker and mic: the probe's figure includes it once (105 ms);
+    """5 ms of air between speaker and mic: the probe's figure includes it once;
     with no path at all it says it heard nothing instead of making a figure up."""
     room = FakeBackend(duplex=True, in_latency=0.006, out_latency=0.009, loop_s=0.020)
     deaf = FakeBackend(duplex=True)
-    for backend, expect in ((room, 105.0), (deaf, None)):
+    for backend, expect in ((room, 80 + LEAD_MS + 6 + 9 + 5), (deaf, None)):
         engine = LiveEngine(tiny, backend, k=8)
         engine.control.set_monitor("input")
         thread, _ = start(engine)
@@ -235,7 +236,7 @@ def test_jitter_buffer_recovers_after_a_stall(tiny):
     runs dry (counted as late), the target grows one step, the audio whose time passed in
     the dry spell is skipped (counted in late_ms) so the latency is the old one plus that
     step, and after the relax time (15 s) it is back where it was (the step the buffer
-    begins with); what plays then is the decode at the right position, and the saved
+    keeps as its floor); what plays then is the decode at the right position, and the saved
     session has every frame."""
     x = speechlike(19.4, seed=9)[0, 0].numpy()
     stalling = StallingCodec(tiny, stall_at=10)
