@@ -92,7 +92,6 @@ class DeviceLink:
     # ---- streams -----------------------------------------------------------------------
     def open(self) -> None:
         """Open and start the streams; raises RuntimeError with the reason."""
-        errors = []
         if self.want_duplex and getattr(self.backend, "duplex_stream", None) is not None:
             try:
                 s = self.backend.duplex_stream(
@@ -106,8 +105,7 @@ class DeviceLink:
                 self._streams = [s]
                 s.start()
                 self.duplex = True
-            except Exception as e:
-                errors.append(f"duplex: {e}")
+            except Exception:  # the two streams below may still open
                 self.close()
         if self.duplex:
             return
@@ -134,8 +132,7 @@ class DeviceLink:
             inp.start()
         except Exception as e:
             self.close()
-            errors.append(str(e))
-            raise RuntimeError(f"cannot open the audio devices for live mode: {errors[-1]}") from e
+            raise RuntimeError(f"cannot open the audio devices for live mode: {e}") from e
 
     def close(self) -> None:
         for s in self._streams:

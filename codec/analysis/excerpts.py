@@ -77,25 +77,25 @@ class ExcerptRun:
         self.warm = round((WARMUP_S if warmup_s is None else warmup_s) * codec.frame_rate)
         self.source, self.key = source, key
         self.done: list[np.ndarray] = []  # the finished excerpts, [C, samples] each
-        self._current: DecodeRun | None = None
+        # the excerpt in progress: its decode from the warm-up on, and the warm-up's samples
+        self._current: tuple[DecodeRun, int] | None = None
 
-    def _start(self, f0: int, f1: int) -> DecodeRun:
-        w0 = max(0, f0 - self.warm)
-        end = min(f1 * self.codec.frame_size, self.num_samples) - w0 * self.codec.frame_size
-        return DecodeRun(self.codec, np.ascontiguousarray(self.codes[..., w0:f1]), end)
+    def _start(self, f0: int, f1: int) -> tuple[DecodeRun, int]:
+        fs, w0 = self.codec.frame_size, max(0, f0 - self.warm)
+        end = min(f1 * fs, self.num_samples) - w0 * fs
+        run = DecodeRun(self.codec, np.ascontiguousarray(self.codes[..., w0:f1]), end)
+        return run, (f0 - w0) * fs
 
     @torch.inference_mode()
     def run(self, cancel: CancelCheck | None = None, pacer: ChunkPacer | None = None) -> np.ndarray:
         """pacer: the decodes' chunks (default: batch chunks); `cancel` is checked between
         them."""
-        fs = self.codec.frame_size
         while len(self.done) < len(self.ranges):
-            f0, _ = self.ranges[len(self.done)]
             check_cancelled(cancel, "decoding")
             if self._current is None:
                 self._current = self._start(*self.ranges[len(self.done)])
-            y = self._current.run(cancel=cancel, chunk_frames=pacer or "batch")
-            self.done.append(y[:, (f0 - max(0, f0 - self.warm)) * fs :])
+            run, warm_up = self._current
+            self.done.append(run.run(cancel=cancel, chunk_frames=pacer or "batch")[:, warm_up:])
             self._current = None
         return np.ascontiguousarray(np.concatenate(self.done, axis=1), dtype=np.float32)
 
