@@ -24,6 +24,7 @@ from pathlib import Path
 from codec.cli.main import add_model_args
 
 PROG = "mimi-explorer live"
+STEAL_SHOWN_PCT = 2.0  # the status line names the host's share of the CPU from this much
 SETTLE_S = 1.5  # the probe waits this long after the streams open (the buffer settles)
 
 
@@ -114,7 +115,9 @@ def status_line(st, elapsed: float) -> str:
         f"dropped {st.dropped}  late {st.late}  skipped {st.skipped}"
     )
     if st.xruns:
-        line += f"  xruns {st.xruns}"
+        line += f"  xruns {st.xruns} (in {st.xruns_in}, out {st.xruns_out})"
+    if st.steal_pct is not None and st.steal_pct >= STEAL_SHOWN_PCT:
+        line += f"  host took {st.steal_pct:.0f} % of the CPU"
     return line
 
 
@@ -147,6 +150,9 @@ def summary(engine, st, result, elapsed: float, names: tuple[str, str], model: s
         "skipped": st.skipped,
         "skipped_ms": round(st.skipped_ms, 1),
         "xruns": st.xruns,
+        "xruns_in": st.xruns_in,
+        "xruns_out": st.xruns_out,
+        "steal_pct": None if st.steal_pct_session is None else round(st.steal_pct_session, 1),
         "device_rate": engine.device_rate,
         "block": engine.block,
         "duplex": st.duplex,

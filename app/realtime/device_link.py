@@ -28,12 +28,17 @@ def _stamp(time_info, name: str) -> float:
         return 0.0
 
 
+def _flagged(status, *names: str) -> bool:
+    """Whether a callback's PortAudio status has any of the flags `names`."""
+    return any(getattr(status, n, False) for n in names)
+
+
 class DeviceLink:
     """Mono input and output at `rate` Hz in blocks of `block` samples; the output plays
     from `out`.
 
-    The counters (`received`, `xruns`, `last_out`) are written by the callbacks only; the
-    frame loop reads them (single values, so a read sees a whole one).
+    The counters (`received`, `input_xruns`, `output_xruns`, `last_out`) are written by the
+    callbacks only; the frame loop reads them (single values, so a read sees a whole one).
     """
 
     def __init__(
@@ -56,13 +61,17 @@ class DeviceLink:
         self._in_q: queue.Queue[tuple[np.ndarray, InputFact]] = queue.Queue()
         self.received = 0  # input samples received
         self._played = 0  # output samples handed to the device
-        self.xruns = 0  # over/underflows PortAudio reported
+        # blocks PortAudio flagged: input samples lost (overflow) or zeros put in their place
+        # (underflow, a duplex stream's input running short); a gap played on the output
+        # (underflow) or output thrown away (overflow)
+        self.input_xruns = 0
+        self.output_xruns = 0
         self.last_out: OutputFact | None = None
 
     # ---- callbacks: copy only --------------------------------------------------------
     def _in_cb(self, indata, frames, time_info, status) -> None:
-        if status and getattr(status, "input_overflow", False):
-            self.xruns += 1  # counted and shown; the session goes on
+        if status and _flagged(status, "input_overflow", "input_underflow"):
+            self.input_xruns += 1  # counted and shown; the session goes on
         fact = InputFact(
             self.received, frames, _stamp(time_info, "inputBufferAdcTime"), time.perf_counter()
         )
@@ -70,8 +79,8 @@ class DeviceLink:
         self.received += frames
 
     def _out_cb(self, outdata, frames, time_info, status) -> None:
-        if status and getattr(status, "output_underflow", False):
-            self.xruns += 1
+        if status and _flagged(status, "output_underflow", "output_overflow"):
+            self.output_xruns += 1
         mono = outdata[:, 0]
         _, tag = self.out.pop_into(mono)
         self.last_out = OutputFact(
@@ -88,6 +97,11 @@ class DeviceLink:
     def _duplex_cb(self, indata, outdata, frames, time_info, status) -> None:
         self._in_cb(indata, frames, time_info, status)
         self._out_cb(outdata, frames, time_info, status)
+
+    @property
+    def xruns(self) -> int:
+        """Blocks PortAudio flagged on either side."""
+        return self.input_xruns + self.output_xruns
 
     # ---- streams -----------------------------------------------------------------------
     def open(self) -> None:

@@ -22,6 +22,7 @@ What the session keeps (both signals, the codes, the K of each frame; on disk wi
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from codec.model.threads import fastest_threads, torch_threads
 
 from .device_link import DeviceLink
 from .devices import AudioBackend
+from .host_load import StealMeter
 from .jitter import JitterBuffer
 from .latency import LatencyMeter
 from .probe import ProbeError, ProbeResult, ProbeRun
@@ -86,7 +88,13 @@ class LiveStats:
     skipped: int = 0  # cuts made to bring the latency back after a stall
     samples_skipped: int = 0  # ... their total, device-rate samples
     skipped_ms: float = 0.0
-    xruns: int = 0  # over/underflows PortAudio reported (audio lost in the device layer)
+    xruns: int = 0  # blocks PortAudio flagged (audio lost in the device layer): both sides
+    xruns_in: int = 0  # ... input overflows and underflows
+    xruns_out: int = 0  # ... output underflows and overflows
+    # share of the CPU the host (hypervisor) took: the last second's, and the session's,
+    # percent; None where the system does not say (app.realtime.host_load)
+    steal_pct: float | None = None
+    steal_pct_session: float | None = None
     k: int = 8
     samples_in: int = 0  # device-rate samples the input callback received
     samples_out: int = 0  # device-rate decoded samples the output callback played
@@ -155,6 +163,10 @@ class LiveControl:
         return self._stop.is_set()
 
 
+def _pct(share: float | None) -> float | None:
+    return None if share is None else 100.0 * share
+
+
 class LiveEngine:
     """One live session: open() the devices, run() the frame loop until stop()."""
 
@@ -203,6 +215,9 @@ class LiveEngine:
         self.consumed = 0  # input samples the frame loop has taken in
         self._probe: ProbeRun | None = None
         self._probes: list[ProbeResult] = []
+        self._frozen = False  # the heap is frozen for the session (see _freeze_heap)
+        self._steal: StealMeter | None = None
+        self._steal_at = 0.0  # when it was last read (perf_counter)
         self.take = LiveTake(codec.num_codebooks, self.rate, spool)  # the frame loop's
 
     # ---- control -----------------------------------------------------------------------
@@ -241,8 +256,14 @@ class LiveEngine:
         The frame loop's thread count is chosen first, unless already chosen."""
         if not self.stats.threads:
             self.choose_threads()
-        self.devices.open()
+        self._freeze_heap()
+        try:
+            self.devices.open()
+        except Exception:
+            self._thaw_heap()
+            raise
         nominal = self.devices.nominal_latency_s
+        self._steal, self._steal_at = StealMeter(), time.perf_counter()
         self._meter = LatencyMeter(self.device_rate, nominal, shared_clock=self.devices.duplex)
         self.stats.duplex = self.devices.duplex
 
@@ -251,6 +272,25 @@ class LiveEngine:
 
     def close(self) -> None:
         self.devices.close()
+        self._thaw_heap()
+
+    # The cyclic garbage collector's full pass walks every object in the process, holding
+    # the interpreter lock throughout: with the codec loaded that took 110-170 ms here, a
+    # few times a minute, and the callbacks (which need the lock to copy a block) waited
+    # that long, so the devices ran dry (measured: the longest wait for the lock in a
+    # callback fell from 166 ms to under 4 ms). What exists when the session starts is
+    # moved out of the collector's reach for the session; reference counting still frees
+    # it, and the collector still looks at everything made after.
+    def _freeze_heap(self) -> None:
+        if not self._frozen:
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
+
+    def _thaw_heap(self) -> None:
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
 
     @property
     def error(self) -> str:
@@ -379,6 +419,12 @@ class LiveEngine:
         self._meter.add_output(self.devices.last_out)
         st.latency_ms = self._meter.current_ms
         st.latency_source = self._meter.source
+        now = time.perf_counter()
+        if self._steal is not None and now - self._steal_at >= 1.0:
+            self._steal.update()
+            self._steal_at = now
+            st.steal_pct = _pct(self._steal.recent)
+            st.steal_pct_session = _pct(self._steal.session)
         self._count()
 
     def _count(self) -> None:
@@ -388,7 +434,8 @@ class LiveEngine:
         st.late, st.skipped, st.samples_skipped = out.underruns, out.skipped, out.samples_skipped
         st.skipped_ms = 1000 * out.samples_skipped / self.device_rate
         st.late_ms = 1000 * out.late_samples / self.device_rate
-        st.xruns = self.devices.xruns
+        st.xruns_in, st.xruns_out = self.devices.input_xruns, self.devices.output_xruns
+        st.xruns = st.xruns_in + st.xruns_out
         st.samples_in, st.samples_out = self.devices.received, out.popped
 
     def latency_summary(self) -> dict[str, float]:

@@ -42,6 +42,7 @@ READOUTS = (
     ("skipped", "skipped output (catching up)"),
     ("late", "late output (underruns)"),
     ("xruns", "device over/underflows"),
+    ("steal", "CPU taken by the host"),
     ("frames", "frames"),
 )
 
@@ -59,6 +60,13 @@ def measured_text(st) -> str:
     if st.measured_latency_ms:
         return f"{st.measured_latency_ms:.0f} ms (readout {st.probe_readout_ms:.0f})"
     return st.probe_note or "–"
+
+
+def steal_text(st) -> str:
+    """The host's share of the CPU (virtual machines): the last second's and the session's."""
+    if st.steal_pct is None:
+        return "–"
+    return f"{st.steal_pct:.0f} % (session {st.steal_pct_session or 0:.0f} %)"
 
 
 class LivePanel(QWidget):
@@ -87,6 +95,10 @@ class LivePanel(QWidget):
         self.probe_btn.setEnabled(False)
         self.probe_btn.clicked.connect(self.measure_latency)
         self.readouts = {key: QLabel("–") for key, _ in READOUTS}
+        self.readouts["steal"].setToolTip(
+            "time the hypervisor gave to other guests while this machine had work (Linux "
+            "'steal'): audio served every few ms goes unserved then, whatever the app does"
+        )
         self.readouts["latency"].setToolTip(
             "from PortAudio's time stamps of each block: when the sample now leaving the "
             "speaker entered the microphone ('estimate' where the host API gives none)"
@@ -248,7 +260,11 @@ class LivePanel(QWidget):
         r["buffer"].setText(f"{st.buffer_ms:.0f} ms")
         r["skipped"].setText(f"{st.skipped} cuts, {st.skipped_ms:.0f} ms" if st.skipped else "0")
         r["late"].setText(f"{st.late}, {st.late_ms:.0f} ms skipped" if st.late else "0")
-        for key in ("dropped", "xruns", "frames"):
+        r["steal"].setText(steal_text(st))
+        r["xruns"].setText(
+            f"{st.xruns} (in {st.xruns_in}, out {st.xruns_out})" if st.xruns else "0"
+        )
+        for key in ("dropped", "frames"):
             r[key].setText(str(getattr(st, key)))
         self.k = st.k
         self._draw()

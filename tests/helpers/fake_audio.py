@@ -104,8 +104,9 @@ class FakeDuplexStream:
     def _tape(self) -> np.ndarray:
         return np.concatenate(self.played)[:, 0] if self.played else np.zeros(0, np.float32)
 
-    def pump(self, frames: int | None = None) -> np.ndarray | None:
-        """One callback of `frames` (default: the block size): returns the output block."""
+    def pump(self, frames: int | None = None, status=None) -> np.ndarray | None:
+        """One callback of `frames` (default: the block size) with PortAudio's `status`
+        flags (None: none): returns the output block."""
         if not self.active:
             return None
         frames = frames or self.blocksize
@@ -129,7 +130,7 @@ class FakeDuplexStream:
             outputBufferDacTime=t + self.out_latency,
         )
         outdata = np.zeros((frames, 1), np.float32)
-        self.callback(indata, outdata, frames, info, None)
+        self.callback(indata, outdata, frames, info, status)
         self.inputs.append(indata.copy())
         self.played.append(outdata.copy())
         self.pos = b

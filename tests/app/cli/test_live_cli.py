@@ -113,6 +113,8 @@ def test_ctrl_c_ends_a_loopback_session_cleanly_and_saves_it(tmp_path):
     assert p.returncode == 0, stderr
     report = json.loads(stdout)
     assert report["frames"] >= 12 and report["latency"]["source"] == "timestamps", stderr
+    assert report["xruns"] == report["xruns_in"] + report["xruns_out"]
+    assert 0 <= report["steal_pct"] <= 100  # the host's share of the CPU, read on Linux
     a, b = (Path(f) for f in report["files"])
     assert sf.info(str(a)).frames == sf.info(str(b)).frames == report["frames"] * 1920
 

@@ -100,9 +100,10 @@ def test_xruns_in_live_mode_are_counted_and_shown_not_fatal(qtbot, tmp_path, dat
             qtbot.waitUntil(lambda n=i + 1: live_frames(w) >= n, timeout=20_000)
             out = np.zeros((1920, spk.channels), np.float32)
             spk.callback(out, 1920, None, underflow if i == 2 else None)
-        assert w.live_ctl.stats.xruns == 3  # two input overflows, one output underflow
+        st = w.live_ctl.stats
+        assert (st.xruns, st.xruns_in, st.xruns_out) == (3, 2, 1)  # 2 overflows in, 1 under out
         qtbot.waitUntil(lambda: w.live.readouts["frames"].text() == "4", timeout=5_000)
-        assert w.live.readouts["xruns"].text() == "3"
+        assert w.live.readouts["xruns"].text() == "3 (in 2, out 1)"
         assert w.live.running and not w.messages.isVisible()  # not fatal: it goes on
         # spooled: the session is already a valid WAV on disk while it runs (survives a kill)
         import soundfile as sf

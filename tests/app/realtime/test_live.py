@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -16,7 +19,6 @@ from tests.helpers.live import (
 )
 from tests.helpers.signals import speechlike
 
-# the engine's jitter buffer begins one step (5 ms) up: its first frame sets the phase
 LEAD = 240  # the jitter buffer's floor (10 ms at 24 kHz)
 LEAD_MS = 10.0
 
@@ -152,6 +154,31 @@ def test_duplex_output_is_the_decode_one_frame_late_and_the_readout_is_exact(tin
     lag = _lag(captured, emitted, max_lag=4800)
     assert abs(1000 * lag / 24_000 - st.latency_ms) < 0.05
     assert st.late == 0 and st.skipped == 0 and st.dropped == 0
+
+
+def test_xruns_are_counted_by_side_and_the_heap_is_frozen_for_the_session(tiny):
+    """A duplex callback can flag both sides at once: each side counts its own (an input
+    underflow, zeros put in for missing input, counts as one as much as an overflow). The
+    collector's full pass is kept off the objects alive at the start (it held the lock the
+    callbacks need for over 100 ms), and the heap is given back at the end."""
+    x = speechlike(1.0, seed=13)[0, 0].numpy()
+    backend = FakeBackend(source=x, duplex=True, in_latency=0.007, out_latency=0.011)
+    engine = LiveEngine(tiny, backend, k=8)
+    before = gc.get_freeze_count()
+    thread, _ = start(engine)
+    dev = backend.last("duplex")
+    assert gc.get_freeze_count() > before  # frozen from the streams' opening
+    both = SimpleNamespace(input_underflow=True, output_underflow=True)
+    flags = [None, both, None, SimpleNamespace(input_overflow=True), None]
+    flags += [SimpleNamespace(output_underflow=True), SimpleNamespace(output_overflow=True)]
+    for status in flags:
+        dev.pump(status=status)
+    pump_frames(dev, engine, 2)
+    engine.stop()
+    thread.join(10)
+    st = engine.stats
+    assert (st.xruns_in, st.xruns_out, st.xruns) == (2, 3, 5)
+    assert gc.get_freeze_count() == before
 
 
 def _lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
