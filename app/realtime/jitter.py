@@ -7,9 +7,9 @@ played, so the latency readout can say exactly which input sample is leaving the
 
 The buffer is adaptive. Its *slack* is what is still queued when the next decoded frame
 arrives: slack is latency beyond the minimum, and it only protects against a frame
-arriving late (compute jitter, a busy machine). The target slack starts at `minimum`
-(or `start_steps` steps above it) and grows by `step` after each underrun (the speaker
-found the buffer empty). The first push leads with the target's worth of silence, so the
+arriving late (compute jitter, a busy machine). The target slack starts at `minimum` (the
+floor it never goes below) and grows by `step` after each underrun (the speaker found the
+buffer empty). The first push leads with the target's worth of silence, so the
 slack is the target from then on. After an underrun as much of the late audio as the
 silence lasted is skipped (its time has passed), which keeps the phase from before the
 dry spell, and playing resumes led by the target's growth: a dry spell costs one gap and
@@ -57,14 +57,12 @@ class JitterBuffer:
         cut_steps: int = 8,
         fade: int | None = None,
         maximum: int | None = None,
-        start_steps: int = 0,
     ) -> None:
         """rate: device Hz; block: the output callback's block in samples; minimum, step,
         maximum: target slack bounds in samples (default step: one block, at least 5 ms;
         maximum 200 ms); relax_s: seconds of pushed audio without an underrun before the
         target shrinks one step; cut_steps: excess slack, in steps, that is cut (less is
-        compute jitter, which evens out); fade: crossfade length of a cut (default 2.5 ms);
-        start_steps: the target begins this many steps above `minimum`."""
+        compute jitter, which evens out); fade: crossfade length of a cut (default 2.5 ms)."""
         self.rate = int(rate)
         self.block = max(int(block), 1)
         self.minimum = int(minimum)
@@ -73,7 +71,7 @@ class JitterBuffer:
         self.relax = int(relax_s * rate)
         self.cut_steps = max(int(cut_steps), 1)
         self.fade = int(fade) if fade is not None else max(rate // 400, 1)
-        self.target = min(self.minimum + max(int(start_steps), 0) * self.step, self.maximum)
+        self.target = min(self.minimum, self.maximum)
         self._chunks: collections.deque[tuple[np.ndarray, int]] = collections.deque()
         self._lock = threading.Lock()
         self.size = 0  # samples queued now

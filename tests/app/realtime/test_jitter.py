@@ -163,23 +163,24 @@ def test_a_shrink_followed_by_an_underrun_doubles_the_wait():
     assert jb.underruns == 2 and jb.relax_now == 2 * jb.relax
 
 
-def test_a_buffer_begun_a_step_up_leads_with_it_and_comes_down_when_steady():
-    """start_steps (the live loop begins one step up: its first frame sets the phase): the
-    first push leads with that silence, and with the slack never below a step for the
-    relax window the target comes down to the minimum."""
-    jb = JitterBuffer(RATE, BLOCK, relax_s=0.5, start_steps=1)
-    step, out = jb.step, np.empty(BLOCK, np.float32)
+def test_the_floor_leads_the_first_push_and_is_never_shrunk_below():
+    """minimum (the live loop keeps a 10 ms floor): the first push leads with that much
+    silence, and frames on time for many relax windows (the slack always at the floor,
+    a step or more) never bring the target below it, nor cut anything."""
+    step = 240
+    jb = JitterBuffer(RATE, BLOCK, minimum=step, relax_s=0.5)
+    out = np.empty(BLOCK, np.float32)
     assert jb.target == step
     jb.push(ramp(1920, 1), 0)
     assert jb.padded == step and jb.size == 1920 + step
-    for i in range(12):  # frames on time: the slack stays at the step
+    for i in range(30):  # 2.4 s of frames on time: nearly five relax windows
         for j in range(16):
             _, tag = jb.pop_into(out)
             if i == j == 0:
-                assert np.all(out == 0) and tag == -step  # the lead silence plays first
+                assert np.all(out == 0) and tag == -step  # the lead silence first
         jb.push(ramp(1920, 1920 * (i + 1)), 1920 * (i + 1))
-    assert jb.underruns == 0 and jb.target == 0 and jb.skipped == 1  # the step was cut
-    assert jb.size < 1920 + step
+    assert jb.underruns == 0 and jb.skipped == 0 and jb.target == step
+    assert jb.size == 1920 + step
 
 
 def test_each_dry_spell_adds_one_step_of_latency_not_the_whole_target():
