@@ -100,7 +100,8 @@ class DeviceLink:
 
     @property
     def xruns(self) -> int:
-        """Blocks PortAudio flagged on either side."""
+        """Input and output xruns together (a duplex block flagged on both sides counts
+        once for each)."""
         return self.input_xruns + self.output_xruns
 
     # ---- streams -----------------------------------------------------------------------

@@ -54,14 +54,18 @@ class StealMeter:
     """Steal over the last interval and since the first reading; `update()` takes a new
     reading (cheap: one line of /proc/stat). Shares are None where they cannot be read."""
 
-    def __init__(self) -> None:
-        self.first = self.last = CpuTimes.read()
+    def __init__(self, path: Path = PROC_STAT) -> None:
+        self.path = path
+        self.first = self.last = CpuTimes.read(path)
         self.recent: float | None = None
 
     def update(self) -> None:
-        now = CpuTimes.read()
+        now = CpuTimes.read(self.path)
         self.recent = steal_share(self.last, now)
-        self.last = now if now is not None else self.last
+        if now is not None:
+            self.last = now
+            if self.first is None:  # the first reading failed: the session starts here
+                self.first = now
 
     @property
     def session(self) -> float | None:

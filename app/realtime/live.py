@@ -88,7 +88,7 @@ class LiveStats:
     skipped: int = 0  # cuts made to bring the latency back after a stall
     samples_skipped: int = 0  # ... their total, device-rate samples
     skipped_ms: float = 0.0
-    xruns: int = 0  # blocks PortAudio flagged (audio lost in the device layer): both sides
+    xruns: int = 0  # xruns_in + xruns_out (a duplex block flagged on both sides counts 2)
     xruns_in: int = 0  # ... input overflows and underflows
     xruns_out: int = 0  # ... output underflows and overflows
     # share of the CPU the host (hypervisor) took: the last second's, and the session's,
@@ -259,12 +259,13 @@ class LiveEngine:
         self._freeze_heap()
         try:
             self.devices.open()
+            nominal = self.devices.nominal_latency_s
+            self._steal, self._steal_at = StealMeter(), time.perf_counter()
+            shared = self.devices.duplex
+            self._meter = LatencyMeter(self.device_rate, nominal, shared_clock=shared)
         except Exception:
-            self._thaw_heap()
+            self.close()  # nothing left open, nor the heap frozen
             raise
-        nominal = self.devices.nominal_latency_s
-        self._steal, self._steal_at = StealMeter(), time.perf_counter()
-        self._meter = LatencyMeter(self.device_rate, nominal, shared_clock=self.devices.duplex)
         self.stats.duplex = self.devices.duplex
 
     def stop(self) -> None:
@@ -277,13 +278,15 @@ class LiveEngine:
     # The cyclic garbage collector's full pass walks every object in the process, holding
     # the interpreter lock throughout: with the codec loaded that took 110-170 ms here, a
     # few times a minute, and the callbacks (which need the lock to copy a block) waited
-    # that long, so the devices ran dry (measured: the longest wait for the lock in a
-    # callback fell from 166 ms to under 4 ms). What exists when the session starts is
-    # moved out of the collector's reach for the session; reference counting still frees
-    # it, and the collector still looks at everything made after.
+    # that long, so the devices ran dry (traced: the longest wait for the lock in a
+    # callback fell from 140-200 ms a run to 4-21 ms). What exists when the session starts
+    # is moved out of the collector's reach for the session; reference counting still
+    # frees it, and the collector still looks at everything made after. No collection
+    # here: this runs in the GUI's codec worker, and the GUI collects on its own thread
+    # only (app.gui_gc); cycles already garbage wait for the thaw. The freeze is the
+    # process's, and one live session runs at a time.
     def _freeze_heap(self) -> None:
         if not self._frozen:
-            gc.collect()
             gc.freeze()
             self._frozen = True
 
@@ -316,6 +319,7 @@ class LiveEngine:
             self.take.close()
             self.close()
             self._count()  # the callbacks have stopped: the final figures
+            self._read_steal()
         return self.result()
 
     def _loop(self, stream, rs_in, rs_out, fs, poll_s) -> None:
@@ -419,13 +423,20 @@ class LiveEngine:
         self._meter.add_output(self.devices.last_out)
         st.latency_ms = self._meter.current_ms
         st.latency_source = self._meter.source
-        now = time.perf_counter()
-        if self._steal is not None and now - self._steal_at >= 1.0:
-            self._steal.update()
-            self._steal_at = now
-            st.steal_pct = _pct(self._steal.recent)
-            st.steal_pct_session = _pct(self._steal.session)
+        if time.perf_counter() - self._steal_at >= 1.0:
+            self._read_steal()
         self._count()
+
+    def _read_steal(self) -> None:
+        """The host's share of the CPU since the last reading and since the start."""
+        if self._steal is None:
+            return
+        self._steal.update()
+        self._steal_at = time.perf_counter()
+        if self._steal.recent is not None:  # None: no tick passed since the last reading
+            self.stats.steal_pct = _pct(self._steal.recent)
+        if self._steal.session is not None:
+            self.stats.steal_pct_session = _pct(self._steal.session)
 
     def _count(self) -> None:
         """Copy the buffer's and the callbacks' counters into the stats."""

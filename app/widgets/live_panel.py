@@ -66,7 +66,9 @@ def steal_text(st) -> str:
     """The host's share of the CPU (virtual machines): the last second's and the session's."""
     if st.steal_pct is None:
         return "–"
-    return f"{st.steal_pct:.0f} % (session {st.steal_pct_session or 0:.0f} %)"
+    if st.steal_pct_session is None:
+        return f"{st.steal_pct:.0f} %"
+    return f"{st.steal_pct:.0f} % (session {st.steal_pct_session:.0f} %)"
 
 
 class LivePanel(QWidget):

@@ -3,6 +3,8 @@ in live mode. The app keeps working and says what happened (fake backend, random
 
 from __future__ import annotations
 
+import gc
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -87,10 +89,18 @@ def test_xruns_in_live_mode_are_counted_and_shown_not_fatal(qtbot, tmp_path, dat
     x = speechlike(1.0, seed=5)[0, 0].numpy()
     backend = FakeBackend(source=x[:, None])
     w = make_window(qtbot, tmp_path, backend)
+    collected_in: set[str] = set()
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start":
+            collected_in.add(threading.current_thread().name)
+
+    gc.callbacks.append(note)
     try:
         w.tabs.setCurrentWidget(w.live)
         assert w.live.start()
         mic, spk = wait_live_streams(qtbot, backend)
+        assert gc.get_freeze_count() > 0  # the heap is frozen while the streams run
         overflow = SimpleNamespace(input_overflow=True, output_underflow=False)
         underflow = SimpleNamespace(input_overflow=False, output_underflow=True)
         for i in range(4):
@@ -128,7 +138,11 @@ def test_xruns_in_live_mode_are_counted_and_shown_not_fatal(qtbot, tmp_path, dat
         assert sorted(rec.iterdir()) == sorted([inp, outp])
         assert (inp.stat().st_mtime_ns, outp.stat().st_mtime_ns) == mtimes
         assert len(sf.read(str(outp))[0]) == 4 * 1920
+        assert gc.get_freeze_count() == 0  # given back at the end
+        # the freeze collects nothing itself: the window collects on its own thread only
+        assert collected_in <= {"MainThread"}, collected_in
     finally:
+        gc.callbacks.remove(note)
         w.close()
 
 
@@ -222,3 +236,15 @@ def test_microphone_lost_in_live_mode_says_so_and_keeps_the_session(qtbot, tmp_p
         assert all(s.closed for s in backend.streams if s.kind == "input")
     finally:
         w.close()
+
+
+def test_the_hosts_share_of_the_cpu_reads_as_known():
+    from app.realtime.live import LiveStats
+    from app.widgets.live_panel import steal_text
+
+    st = LiveStats()
+    assert steal_text(st) == "–"  # not read yet, or not Linux
+    st.steal_pct = 3.4
+    assert steal_text(st) == "3 %"  # no session figure: none made up
+    st.steal_pct_session = 1.6
+    assert steal_text(st) == "3 % (session 2 %)"

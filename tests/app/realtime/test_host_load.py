@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.realtime.host_load import CpuTimes, steal_share
+from app.realtime.host_load import CpuTimes, StealMeter, steal_share
 
 
 def _stat(tmp_path, line: str):
@@ -30,8 +30,23 @@ def test_unreadable_stat_gives_none_not_an_error(tmp_path, content):
     p = tmp_path / "stat"
     p.write_text(content)
     assert CpuTimes.read(p) is None
-    assert CpuTimes.read(tmp_path / "absent") is None
+
+
+def test_missing_stat_gives_none_and_the_meter_starts_at_its_first_good_reading(tmp_path):
+    p = tmp_path / "stat"
+    assert CpuTimes.read(p) is None  # absent
     assert steal_share(None, CpuTimes(10, 1)) is None
+    meter = StealMeter(p)
+    assert meter.first is None and meter.session is None
+    _stat(tmp_path, "cpu  100 0 0 100 0 0 0 0 0 0")
+    meter.update()  # the first good reading: the session's figures start here
+    assert meter.recent is None and meter.session is None
+    _stat(tmp_path, "cpu  150 0 0 130 0 0 0 20 0 0")
+    meter.update()
+    assert meter.recent == pytest.approx(20 / 100) and meter.session == pytest.approx(0.2)
+    _stat(tmp_path, "cpu  250 0 0 230 0 0 0 20 0 0")
+    meter.update()
+    assert meter.recent == 0 and meter.session == pytest.approx(20 / 300)
 
 
 def test_no_time_passed_gives_none():
@@ -41,4 +56,4 @@ def test_no_time_passed_gives_none():
 
 def test_this_machine_reads():  # the project runs on Linux (Debian)
     t = CpuTimes.read()
-    assert t is not None and 0 <= t.steal <= t.total
+    assert t is not None and 0 <= t.steal <= t.total and t.total > 0

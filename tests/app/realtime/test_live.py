@@ -124,8 +124,10 @@ def test_device_failure_mid_stream_keeps_the_session(tiny):
 
 def test_open_failure_is_reported(tiny):
     engine = LiveEngine(tiny, FakeBackend(fail_open=True))
+    before = gc.get_freeze_count()
     with pytest.raises(RuntimeError, match="cannot open the audio devices"):
         engine.open()
+    assert gc.get_freeze_count() == before  # the heap is not left frozen
 
 
 def test_duplex_output_is_the_decode_one_frame_late_and_the_readout_is_exact(tiny):
