@@ -106,7 +106,9 @@ class DeviceLink:
 
     # ---- streams -----------------------------------------------------------------------
     def open(self) -> None:
-        """Open and start the streams; raises RuntimeError with the reason."""
+        """Open and start the streams; raises RuntimeError with the reason (both, where
+        the duplex stream failed before the two streams did)."""
+        duplex_failed = ""
         if self.want_duplex and getattr(self.backend, "duplex_stream", None) is not None:
             try:
                 s = self.backend.duplex_stream(
@@ -120,7 +122,8 @@ class DeviceLink:
                 self._streams = [s]
                 s.start()
                 self.duplex = True
-            except Exception:  # the two streams below may still open
+            except Exception as e:  # the two streams below may still open
+                duplex_failed = f"; one duplex stream failed first: {e}"
                 self.close()
         if self.duplex:
             return
@@ -147,7 +150,9 @@ class DeviceLink:
             inp.start()
         except Exception as e:
             self.close()
-            raise RuntimeError(f"cannot open the audio devices for live mode: {e}") from e
+            raise RuntimeError(
+                f"cannot open the audio devices for live mode: {e}{duplex_failed}"
+            ) from e
 
     def close(self) -> None:
         for s in self._streams:

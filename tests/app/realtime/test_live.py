@@ -122,11 +122,15 @@ def test_device_failure_mid_stream_keeps_the_session(tiny):
     assert box["r"].codes.shape[1] == 3
 
 
-def test_open_failure_is_reported(tiny):
-    engine = LiveEngine(tiny, FakeBackend(fail_open=True))
+@pytest.mark.parametrize("duplex", [False, True])
+def test_open_failure_is_reported(tiny, duplex):
+    """The reason reaches the user; where a duplex stream was tried first, its reason too."""
+    engine = LiveEngine(tiny, FakeBackend(fail_open=True, duplex=duplex))
     before = gc.get_freeze_count()
-    with pytest.raises(RuntimeError, match="cannot open the audio devices"):
+    with pytest.raises(RuntimeError, match="cannot open the audio devices") as e:
         engine.open()
+    assert str(e.value).count("device unavailable") == (2 if duplex else 1)
+    assert ("duplex stream failed first" in str(e.value)) == duplex
     assert gc.get_freeze_count() == before  # the heap is not left frozen
 
 
