@@ -22,7 +22,6 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from codec.analysis import stream_check as sc
 from codec.analysis.metrics import peak_dbfs
 from codec.analysis.views import view_data
 from codec.errors import Cancelled, CodecError
@@ -347,44 +346,20 @@ class CodecWorker(QObject):
         self.result.emit(jobs.Failed(req, f"metrics at K = {req.k} failed: {message}"))
 
     def _stream_check(self, req: jobs.StreamCheck) -> None:
-        codec, c, k = self._need_codec(), req.comparison, req.k
-        codes = c.codes
-        if codes is None:
+        codec, c = self._need_codec(), req.comparison
+        if c.codes is None:
             raise CodecError("nothing is encoded yet")
-        stopped, fs = self._stopped(req), codec.frame_size
         frames = self.policy.stream_check_frames(
-            codes.shape[-1], codec.frame_rate, c.num_samples, c.codec_rate
+            c.codes.shape[-1], codec.frame_rate, c.num_samples, c.codec_rate
         )
-        scope = ""
-        if frames < codes.shape[-1]:
-            secs = frames / codec.frame_rate
-            scope = (
-                f"on the first {secs / 60:.1f} min" if secs >= 60 else f"on the first {secs:.1f} s"
-            )
-        n = min(frames * fs, c.num_samples)
-        gen = c.generation
-        stream_codes = c.stream_codes
-        if stream_codes is None:
-            stream_codes = sc.stream_encode(
-                codec, c.x24[:, :n], self._progress(req, "streaming encode"), stopped
-            )
-            c.set_stream_codes(stream_codes, gen)
-        y_stream = sc.stream_decode(
-            codec, stream_codes[:, :k], n, self._progress(req, f"streaming decode K={k}"), stopped
+        check = ops.stream_check(
+            codec,
+            c,
+            req.k,
+            frames,
+            lambda stage: self._progress(req, stage),
+            self._stopped(req),
         )
-        y_batch = c.reconstruction(k)
-        if y_batch is None:
-            y_batch = ops.decode_signal(
-                codec,
-                codes[
-                    ...,
-                    :frames,
-                ][:, :k],
-                n,
-                cancel=stopped,
-            )
-        check = sc.compare_paths(k, codes[..., :frames], stream_codes, y_batch[:, :n], y_stream, fs)
-        check.scope = scope
         self.result.emit(jobs.StreamChecked(req, check))
 
     def _export(self, req: jobs.Export) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..analysis import excerpts
+from ..analysis import stream_check as sc
 from ..analysis.metrics import channel_metrics, loudness_match_gain_db, peak_dbfs
 from ..audio.reader import SourceInfo, SourceReader, read_resampled
 from ..audio.resample import StreamResampler
@@ -238,6 +239,46 @@ def measure(
     m = measure_pair(k, ref, est, comparison.codec_rate, scope, cancel)
     comparison.set_measurement(m, gen)
     return m
+
+
+def stream_check(
+    codec: MimiCodec,
+    c: Comparison,
+    k: int,
+    frames: int,
+    progress: Callable[[str], sc.Progress] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> sc.StreamCheck:
+    """The streaming path against the batch path at K on the first `frames` frames of the
+    comparison's codes (all of them, or a policy's share of a long file: `scope` says
+    which). The streaming codes are kept on the comparison (one encode serves every K);
+    the batch side is the comparison's decode at K where it has one. progress(stage) gives
+    the (done, total) callback for "streaming encode" or "streaming decode K=..."."""
+    codes = c.codes
+    if codes is None:
+        raise ValueError("nothing is encoded yet")
+    fs = codec.frame_size
+    frames = min(frames, codes.shape[-1])
+    scope = ""
+    if frames < codes.shape[-1]:
+        secs = frames / codec.frame_rate
+        scope = f"on the first {secs / 60:.1f} min" if secs >= 60 else f"on the first {secs:.1f} s"
+    n = min(frames * fs, c.num_samples)
+    say = progress or (lambda stage: None)
+    gen = c.generation
+    stream_codes = c.stream_codes
+    if stream_codes is None:
+        stream_codes = sc.stream_encode(codec, c.x24[:, :n], say("streaming encode"), cancel)
+        c.set_stream_codes(stream_codes, gen)
+    y_stream = sc.stream_decode(
+        codec, stream_codes[:, :k], n, say(f"streaming decode K={k}"), cancel
+    )
+    y_batch = c.reconstruction(k)
+    if y_batch is None:
+        y_batch = decode_signal(codec, codes[:, :k, :frames], n, cancel=cancel)
+    check = sc.compare_paths(k, codes[..., :frames], stream_codes, y_batch[:, :n], y_stream, fs)
+    check.scope = scope
+    return check
 
 
 def export(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from codec.errors import Cancelled
 from codec.session import operations as ops
@@ -95,3 +96,34 @@ def test_a_long_signals_excerpts_that_step_aside_go_on_where_they_stopped(tiny, 
     c.set_codes(c.codes.copy(), "tiny")  # new codes: the kept run is not theirs
     ops.measurement_inputs(tiny, c, 8, policy, pacer=2, kept=kept)
     assert sum(frames) == 2 + spans
+
+
+def test_the_stream_check_on_all_codes_and_on_a_share_of_a_long_one(tiny):
+    """The streaming path against the batch path at K: the tiny codec streams exactly
+    (codes equal, audio within float rounding of the batch decode, checked here against
+    decodes made without the operation); a share of the frames is checked where a long
+    file's policy asks for one, and the scope says so; the streaming codes are kept for
+    the next K."""
+    x = speechlike(2.0, seed=23, batch=2)[:, 0].numpy()  # [2, T]: 25 frames
+    c = Comparison("two", x, 24_000, cache_bytes=0)
+    codes = np.stack([tiny.encode(x[i][None, None]).numpy()[0] for i in range(2)])
+    c.set_codes(codes, "tiny")
+    stages: list[str] = []
+    check = ops.stream_check(tiny, c, 4, 25, lambda stage: stages.append(stage) or None)
+    assert check.scope == "" and check.k == 4 and check.frames == 25
+    assert check.code_match == 1.0 and check.max_diff < 1e-4
+    assert stages == ["streaming encode", "streaming decode K=4"]
+    assert c.stream_codes is not None and np.array_equal(c.stream_codes[..., :24], codes[..., :24])
+    # the batch side is the codec's own batch decode, made here without the operation
+    y = tiny.decode(torch.from_numpy(codes[:, :4])).numpy()[:, 0, : x.shape[1]]
+    assert np.abs(y).max() > 1e-3 and check.difference.shape == y.shape
+    stages.clear()
+    again = ops.stream_check(tiny, c, 2, 25, lambda stage: stages.append(stage) or None)
+    assert stages == ["streaming decode K=2"] and again.code_match == 1.0  # codes kept
+
+    c.set_codes(codes, "tiny")  # new codes: the kept streaming codes went with the old
+    stages.clear()
+    part = ops.stream_check(tiny, c, 8, 10, lambda stage: stages.append(stage) or None)
+    assert stages == ["streaming encode", "streaming decode K=8"]
+    assert part.scope == "on the first 0.8 s" and part.frames == 10
+    assert part.code_match == 1.0 and part.difference.shape == (2, 10 * tiny.frame_size)
