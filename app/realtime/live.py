@@ -446,7 +446,7 @@ class LiveEngine:
         st.skipped_ms = 1000 * out.samples_skipped / self.device_rate
         st.late_ms = 1000 * out.late_samples / self.device_rate
         st.xruns_in, st.xruns_out = self.devices.input_xruns, self.devices.output_xruns
-        st.xruns = st.xruns_in + st.xruns_out
+        st.xruns = self.devices.xruns
         st.samples_in, st.samples_out = self.devices.received, out.popped
 
     def latency_summary(self) -> dict[str, float]:
