@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 import warnings
 from collections.abc import Callable
 from typing import NamedTuple
@@ -223,10 +222,6 @@ class PesqScore(NamedTuple):
     reason: str
 
 
-# The ITU reference code behind `pesq` keeps state in C globals: one call at a time.
-_PESQ_LOCK = threading.Lock()
-
-
 def pesq_wb(ref: np.ndarray, est: np.ndarray, sr: int) -> PesqScore:
     """Wideband PESQ (P.862.2, MOS-LQO, about 1.0 to 4.64) of est [T] against ref [T].
 
@@ -264,11 +259,16 @@ def pesq_wb(ref: np.ndarray, est: np.ndarray, sr: int) -> PesqScore:
 
 
 def _pesq_piece(_pesq, rate: int, r16: np.ndarray, e16: np.ndarray) -> PesqScore:
-    """The ITU code on one piece (at most PESQ["max_seconds"]) at 16 kHz."""
+    """The ITU code on one piece (at most PESQ["max_seconds"]) at 16 kHz, in its own
+    process (pesq_process: the C code holds the interpreter lock, and the player's
+    callback needs it)."""
+    from .pesq_process import PesqCrashed, itu_pesq
+
     nan = float("nan")
     try:
-        with _PESQ_LOCK:
-            value = float(_pesq.pesq(rate, r16, e16, PESQ["mode"]))
+        value = float(itu_pesq(rate, r16, e16, PESQ["mode"]))
+    except PesqCrashed as ex:
+        return PesqScore(nan, str(ex))
     except _pesq.NoUtterancesError:
         return PesqScore(nan, "no utterance detected (PESQ is for speech)")
     except _pesq.BufferTooShortError:
