@@ -42,6 +42,10 @@ class Player:
         self.position = 0  # samples, at `rate`
         self.playing = False
         self.loop: tuple[int, int] | None = None
+        # blocks PortAudio flagged as played late (output underflow: a gap was heard) while
+        # playing; written by the callback only, read by the GUI through new_gaps()
+        self.gaps = 0
+        self._gaps_seen = 0
 
     # ---- content -----------------------------------------------------------------------
     @property
@@ -194,6 +198,13 @@ class Player:
                 pass
             self._stream = None
 
+    def new_gaps(self) -> int:
+        """Gaps heard in playback since the last call (PortAudio's output underflows while
+        playing: the device was not fed in time, a busy machine). GUI thread only."""
+        now = self.gaps
+        n, self._gaps_seen = now - self._gaps_seen, now
+        return n
+
     def check_stream(self) -> str:
         """'' while the output is healthy; else stop playback cleanly and say why.
 
@@ -230,6 +241,8 @@ class Player:
 
     # ---- the audio thread --------------------------------------------------------------
     def _callback(self, outdata, frames, time, status) -> None:
+        if status and self.playing and getattr(status, "output_underflow", False):
+            self.gaps += 1
         sources, gains, index, fade = self._sources, self._gains, self.index, self._fade
         src = sources[index] if index < len(sources) else None
         if src is None and sources:

@@ -27,6 +27,10 @@ from ..widgets.listening.mushra import MushraWidget
 from ..widgets.listening.trial_window import TrialWindow
 
 TICK_MS = 50
+GAP_NOTE = (
+    "Playback had a gap just now (the computer did not feed the audio device in time): "
+    "listen again before you answer."
+)
 
 
 class _Run(QObject):
@@ -53,6 +57,8 @@ class _Run(QObject):
     # ---- playback ---------------------------------------------------------------------------
     def _load(self, signals: list, rate: int, duration: float) -> None:
         self.player.pause()
+        self.player.new_gaps()  # gaps of the last trial are not this one's
+        self.window.show_note("")
         self.player.set_rate(rate)
         self.player.set_signals(signals)
         self._apply_loop()
@@ -98,6 +104,8 @@ class _Run(QObject):
         err = self.player.check_stream()
         if err:
             self.error.emit(err)
+        if self.player.new_gaps():
+            self.window.show_note(GAP_NOTE)
         self.page.set_playing(self.player.playing)
         if self.player.playing:
             self._heard(dt)

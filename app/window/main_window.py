@@ -330,6 +330,9 @@ class MainWindow(QMainWindow):
         err = self.transport.poll()
         if err:
             self._message("audio", err, "error")
+        gaps = self.transport.gap_note()
+        if gaps:
+            self._message("playback-gaps", gaps, "warning")
         if self.compare.comparison is None:
             return
         t = self.transport.position_seconds()

@@ -30,6 +30,7 @@ class TransportController(QObject):
         self.compare = compare
         self.player = Player(backend, rate=1, on_error=self.error.emit)
         self.match = False
+        self.gaps_since_play = 0  # gaps heard in playback since Play was pressed
         compare.comparisonChanged.connect(self._comparison)
         compare.codesChanged.connect(self._codes)
         compare.reconstructionChanged.connect(self._reconstruction)
@@ -103,6 +104,9 @@ class TransportController(QObject):
     # ---- actions ---------------------------------------------------------------------------
     def toggle_play(self) -> bool:
         playing = self.player.toggle()
+        if playing:
+            self.player.new_gaps()  # a new play counts its own
+            self.gaps_since_play = 0
         self.playingChanged.emit(playing)
         return playing
 
@@ -134,6 +138,18 @@ class TransportController(QObject):
         if err or not self.player.playing:
             self.playingChanged.emit(self.player.playing)
         return err
+
+    def gap_note(self) -> str:
+        """Called by the window's timer: '' or, when playback had new gaps, what to say."""
+        n = self.player.new_gaps()
+        if not n:
+            return ""
+        self.gaps_since_play += n
+        g = self.gaps_since_play
+        return (
+            f"playback had {g} gap{'s' if g > 1 else ''} since Play: the computer did not "
+            "feed the audio device in time (busy with other work?)"
+        )
 
     # ---- loudness match ------------------------------------------------------------------
     def set_match(self, on: bool) -> None:

@@ -47,13 +47,14 @@ class FakeStream:
         self.active = False
         self.closed = True
 
-    def pump(self, frames: int) -> np.ndarray | None:
-        """Run the callback for one block of `frames`; returns what an output stream played."""
+    def pump(self, frames: int, status=None) -> np.ndarray | None:
+        """Run the callback for one block of `frames` with PortAudio's `status` flags (None:
+        none); returns what an output stream played."""
         if not self.active:
             return None
         if self.kind == "output":
             out = np.zeros((frames, self.channels), np.float32)
-            self.callback(out, frames, None, None)
+            self.callback(out, frames, None, status)
             self.played.append(out.copy())
             return out
         if self.fail_after is not None and self.read_pos >= self.fail_after:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QAbstractButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractButton, QLabel, QVBoxLayout, QWidget
 
 KEYS = (
     Qt.Key.Key_A,
@@ -34,6 +34,12 @@ class TrialWindow(QWidget):
         self.setWindowModality(Qt.WindowModality.ApplicationModal)
         lay = QVBoxLayout(self)
         lay.addWidget(page)
+        # a listener must know when what they heard had a gap in it (a busy machine)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("background:#5c4a1f;color:white;padding:6px;")
+        self.note.hide()
+        lay.addWidget(self.note)
         for b in page.findChildren(QAbstractButton):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         sc = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
@@ -42,6 +48,11 @@ class TrialWindow(QWidget):
             s = QShortcut(QKeySequence(key), self)
             s.activated.connect(lambda k=key: self.page.key(int(k)))
         self.resize(900, 620)
+
+    def show_note(self, text: str) -> None:
+        """A line under the page ('' hides it)."""
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     def refresh_focus(self) -> None:
         """Buttons made later (a new MUSHRA page) take no focus either."""

@@ -85,6 +85,37 @@ def test_output_device_lost_while_playing_stops_cleanly(qtbot, tmp_path, data_ho
         w.close()
 
 
+def test_gaps_in_playback_are_counted_and_said(qtbot, tmp_path, data_home):
+    """PortAudio's output underflow while a file plays (the device was not fed in time) is
+    a gap the user heard: counted since Play and said in a warning; none while paused."""
+    backend = FakeBackend()
+    w = make_window(qtbot, tmp_path, backend)
+    late = SimpleNamespace(output_underflow=True)
+    try:
+        src = tmp_path / "p.wav"
+        write_tone(src, seconds=2.0, sr=24_000, channels=1)
+        open_and_code(qtbot, w, src)
+        w.toggle_play()
+        out = backend.last("output")
+        out.pump(480)
+        qtbot.wait(100)
+        assert "playback-gaps" not in w.messages.messages  # no gap, nothing said
+        out.pump(480, late)
+        qtbot.waitUntil(lambda: "1 gap since Play" in w.messages.text("playback-gaps"))
+        out.pump(480, late)
+        out.pump(480)
+        out.pump(480, late)
+        qtbot.waitUntil(lambda: "3 gaps since Play" in w.messages.text("playback-gaps"))
+        w.toggle_play()  # pause: the callback writes silence, a late block is no gap
+        out.pump(480, late)
+        w.toggle_play()  # a new Play counts its own
+        out.pump(480, late)
+        qtbot.waitUntil(lambda: "1 gap since Play" in w.messages.text("playback-gaps"))
+        assert w.player.gaps == 4
+    finally:
+        w.close()
+
+
 def test_xruns_in_live_mode_are_counted_and_shown_not_fatal(qtbot, tmp_path, data_home):
     x = speechlike(1.0, seed=5)[0, 0].numpy()
     backend = FakeBackend(source=x[:, None])

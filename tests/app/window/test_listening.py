@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -74,6 +75,13 @@ def test_abx_ten_trials_blind_and_scored(qtbot, window, tmp_path):
         page.buttons["X"].click()  # the same position, no gap: X continues from 2400
         block = out.pump(1000)
         assert np.allclose(block[:, 0], x[0, 2400:3400])
+        if i == 1:  # a late block: the listener is told, until the next trial
+            assert run.window.note.isHidden()
+            out.pump(480, SimpleNamespace(output_underflow=True))
+            qtbot.waitUntil(lambda: not run.window.note.isHidden())
+            assert "gap" in run.window.note.text() and "listen again" in run.window.note.text()
+        elif i == 2:
+            assert run.window.note.isHidden()
         assert page.answer_buttons["A"].isEnabled()
         page.answer_buttons["A" if i % 3 else "B"].click()
     assert len(set(mapping)) == 2  # A was sometimes the original, sometimes K8
