@@ -58,15 +58,20 @@ def test_no_devices_the_app_starts_and_says_why(qtbot, tmp_path, data_home, back
         w.close()
 
 
+def _playing_a_tone(qtbot, w, tmp_path, seconds: float):
+    """Open and code a tone of `seconds` in window w and press Play; the output stream."""
+    src = tmp_path / "p.wav"
+    write_tone(src, seconds=seconds, sr=24_000, channels=1)
+    open_and_code(qtbot, w, src)
+    w.toggle_play()
+    return w.backend_fake.last("output")
+
+
 def test_output_device_lost_while_playing_stops_cleanly(qtbot, tmp_path, data_home):
     backend = FakeBackend()
     w = make_window(qtbot, tmp_path, backend)
     try:
-        src = tmp_path / "p.wav"
-        write_tone(src, seconds=1.0, sr=24_000, channels=1)
-        open_and_code(qtbot, w, src)
-        w.toggle_play()
-        out = backend.last("output")
+        out = _playing_a_tone(qtbot, w, tmp_path, 1.0)
         out.pump(2400)
         assert w.player.playing and w.play_btn.text().startswith("⏸")
         out.active = False  # PortAudio stopped the stream: the device went away
@@ -92,11 +97,7 @@ def test_gaps_in_playback_are_counted_and_said(qtbot, tmp_path, data_home):
     w = make_window(qtbot, tmp_path, backend)
     late = SimpleNamespace(output_underflow=True)
     try:
-        src = tmp_path / "p.wav"
-        write_tone(src, seconds=2.0, sr=24_000, channels=1)
-        open_and_code(qtbot, w, src)
-        w.toggle_play()
-        out = backend.last("output")
+        out = _playing_a_tone(qtbot, w, tmp_path, 2.0)
         out.pump(480)
         qtbot.wait(100)
         assert "playback-gaps" not in w.messages.messages  # no gap, nothing said
