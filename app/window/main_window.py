@@ -278,7 +278,8 @@ class MainWindow(QMainWindow):
         if not self.play_btn.isEnabled():  # Space still reaches here: say why, play nothing
             self.show_note(self.play_btn.toolTip())
             return
-        self.transport.toggle_play()
+        if self.transport.toggle_play():
+            self._message("playback-gaps", "", "warning")  # a new play: an old warning goes
 
     def seek_seconds(self, t: float) -> None:
         if self.compare.comparison is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -19,8 +21,19 @@ from codec.analysis.pesq_process import PesqChild, PesqCrashed
 from tests.helpers.paths import SAMPLES
 from tests.helpers.requirements import need_module
 
-# reads the first request's header and dies: a crash in the middle of a call
-DIES = [sys.executable, "-c", "import sys; sys.stdin.buffer.readline(); sys.exit(3)"]
+READY = "import sys; print('{\"ready\": true}', flush=True); "
+# says it is ready, reads the first request's header and dies: a crash in mid-call
+DIES = [sys.executable, "-c", READY + "sys.stdin.buffer.readline(); sys.exit(3)"]
+# answers every request with another request's id: out of step
+ASKEW = [
+    sys.executable,
+    "-c",
+    READY + "import json; h = json.loads(sys.stdin.buffer.readline()); "
+    "sys.stdin.buffer.read(8 * h['n']); print(json.dumps({'id': h['id'] + 1, 'value': 1.0}), "
+    "flush=True); sys.stdin.buffer.readline()",
+]
+# cannot import what it needs: dies before saying it is ready
+BROKEN = [sys.executable, "-c", "raise SystemExit(1)"]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +69,7 @@ def test_scored_in_another_process_as_the_package_scores_here(pair):
 def test_failures_come_back_as_the_package_names_them(pair):
     import pesq
 
-    ref, _ = pair
+    ref, deg = pair
     child = PesqChild()
     try:
         with pytest.raises(pesq.NoUtterancesError):
@@ -64,8 +77,11 @@ def test_failures_come_back_as_the_package_names_them(pair):
         with pytest.raises(pesq.BufferTooShortError):
             child.score(16_000, ref[:100], ref[:100], "wb")
         with pytest.raises(ValueError, match="mode"):
-            child.score(16_000, ref, ref, "xx")
-        assert child.score(16_000, ref, ref, "wb") > 4.5  # the child survived all three
+            child.score(16_000, ref, ref, "xx")  # the package prints its usage first
+        # the child survived all three, and what it printed was not taken for an answer
+        assert child.score(16_000, ref, deg, "wb") == pytest.approx(
+            pesq.pesq(16_000, ref, deg, "wb"), abs=1e-9
+        )
     finally:
         child.close()
 
@@ -95,12 +111,50 @@ def test_a_child_dying_on_a_pair_gives_nan_with_a_reason(monkeypatch, pair):
     assert math.isnan(score.value) and "crashed" in score.reason
 
 
-def test_without_a_child_it_runs_here(pair):
+def test_an_answer_out_of_step_is_not_taken(pair):
+    ref, deg = pair
+    askew = PesqChild(ASKEW)
+    with pytest.raises(PesqCrashed, match="out of step"):
+        askew.score(16_000, ref, deg, "wb")
+    assert askew.pid is None  # stopped: no later answer of it could be trusted
+
+
+@pytest.mark.parametrize(
+    "command", [[os.path.join(os.sep, "no", "such", "python")], BROKEN], ids=["none", "broken"]
+)
+def test_without_a_working_child_it_runs_here(pair, command):
     import pesq
 
     ref, deg = pair
-    child = PesqChild([os.path.join(os.sep, "no", "such", "python")])
+    child = PesqChild(command)
     assert child.score(16_000, ref, deg, "wb") == pytest.approx(
         pesq.pesq(16_000, ref, deg, "wb"), abs=1e-9
     )
     assert child.in_process and child.pid is None
+
+
+def test_other_threads_run_while_a_pair_is_scored(pair):
+    """The point of the child: in this process the ITU code holds the interpreter lock for
+    the whole call, and no other Python thread (the player's callback) runs meanwhile."""
+    ref, deg = pair
+    ref, deg = np.tile(ref, 5), np.tile(deg, 5)  # 15 s: about 0.3 s of scoring
+    child = PesqChild()
+    ticks, stop = [0], threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.001)
+
+    try:
+        child.score(16_000, ref[:16_000], deg[:16_000], "wb")  # started
+        t = threading.Thread(target=tick)
+        t.start()
+        before = ticks[0]
+        child.score(16_000, ref, deg, "wb")
+        during = ticks[0] - before
+        stop.set()
+        t.join()
+    finally:
+        child.close()
+    assert during >= 10, f"another thread ran {during} times during the call"
