@@ -204,12 +204,14 @@ def soak(
             frames_delivered=delivered // fs,
             frames_coded=st.frames,
             frame_drift=delivered // fs - st.frames,
-            # decoded audio (+ the buffer's lead silence) is played, queued or skipped
+            # decoded audio (+ the buffer's lead silence) is played, queued, cut from a
+            # burst, or dropped after a dry spell because its time had passed
             sample_drift=decoded
             + engine.buffer.padded
             - st.samples_out
             - engine.buffer.size
-            - st.samples_skipped,
+            - st.samples_skipped
+            - engine.buffer.late_samples,
             late_callbacks=st.late,
             dropped_frames=st.dropped,
             skipped_frames=st.skipped,

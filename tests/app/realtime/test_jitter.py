@@ -209,3 +209,23 @@ def test_each_dry_spell_adds_one_step_of_latency_not_the_whole_target():
     before, between, after = lat[100], lat[16 * 40], lat[-1]
     assert between - before == step and after - between == step
     assert np.all(np.diff(lat[16 * 40 : 16 * 55]) == 0)  # steady between the spells
+
+
+def test_every_sample_is_accounted_for_through_dry_spells_bursts_and_shrinks():
+    """What goes in (decoded audio and lead silence) is played, queued, cut from a burst,
+    or dropped after a dry spell, at every step: the soak benchmark's drift relies on it."""
+    rng = np.random.default_rng(4)
+    jb = JitterBuffer(RATE, BLOCK, relax_s=0.2)
+    out = np.empty(BLOCK, np.float32)
+    pushed, tag = 0, 0
+    for _ in range(3000):
+        if rng.random() < 0.1:  # the frame loop: a frame in two hops, or all at once
+            for piece, adapt in (
+                ((960, True), (960, False)) if rng.random() < 0.5 else ((1920, True),)
+            ):
+                jb.push(ramp(piece, tag), tag, adapt=adapt)
+                pushed, tag = pushed + piece, tag + piece
+        for _ in range(int(rng.integers(0, 3))):  # the speaker: late, on time, or catching up
+            jb.pop_into(out)
+        assert pushed + jb.padded == jb.popped + jb.size + jb.samples_skipped + jb.late_samples
+    assert jb.underruns and jb.skipped and jb.late_samples  # every path was taken

@@ -19,8 +19,9 @@ def test_short_soak_has_no_drift(tiny, tmp_path):
     )  # 3 s of real time
     assert r.frames_delivered == int(0.05 * 60 * 24_000) // 1920  # 37 whole frames in 3 s
     assert r.frame_drift == 0 and r.sample_drift == 0
-    # a busy machine may make the jitter buffer cut a catch-up burst (skipped): counted in
-    # the drift above, so nothing is unaccounted for; input frames are never dropped
+    # a busy machine may make the jitter buffer cut a catch-up burst, or drop audio whose
+    # time passed in a dry spell: both counted in the drift above, so nothing is
+    # unaccounted for; input frames are never dropped
     assert r.dropped_frames == 0
     assert r.rss_warm_mb > 0 and len(r.rss_trace) >= 1
     assert (tmp_path / "soak-input.wav").is_file()  # the session went to disk as it ran
