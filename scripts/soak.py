@@ -10,9 +10,9 @@ its own thread as in the app, spooling the session to disk as the app should.
 Reported:
   * memory: resident set size (RSS) after the warm-up and at the end, and its growth; the
     target is < 50 MB over 10 minutes;
-  * drift: input frames delivered minus frames coded (target 0), and decoded samples minus
-    samples played minus the output backlog (target 0; the clocks are the same here, so
-    any difference is a lost or duplicated sample in the engine);
+  * drift: input frames delivered minus frames coded (target 0), and decoded samples not
+    played, queued, cut from a burst or dropped after a dry spell (target 0; the clocks
+    are the same here, so any difference is a lost or duplicated sample in the engine);
   * late (underrun) output callbacks, dropped input frames, compute time per frame.
 No Qt; this script only drives app.realtime.live. The clocked device is a benchmark's
 fake and lives here, not in the app.
@@ -110,7 +110,7 @@ class SoakReport:
     frames_delivered: int  # whole codec frames of input the clock delivered
     frames_coded: int
     frame_drift: int  # frames_delivered - frames_coded (target 0)
-    sample_drift: int  # decoded - played - output backlog - skipped, in samples (target 0)
+    sample_drift: int  # decoded samples unaccounted for by the jitter buffer (target 0)
     late_callbacks: int
     dropped_frames: int
     skipped_frames: int  # decoded frames skipped to bring the latency back after a stall
@@ -206,12 +206,7 @@ def soak(
             frame_drift=delivered // fs - st.frames,
             # decoded audio (+ the buffer's lead silence) is played, queued, cut from a
             # burst, or dropped after a dry spell because its time had passed
-            sample_drift=decoded
-            + engine.buffer.padded
-            - st.samples_out
-            - engine.buffer.size
-            - st.samples_skipped
-            - engine.buffer.late_samples,
+            sample_drift=engine.buffer.unaccounted(decoded),
             late_callbacks=st.late,
             dropped_frames=st.dropped,
             skipped_frames=st.skipped,

@@ -220,6 +220,14 @@ class JitterBuffer:
         self.samples_skipped += n
         return n
 
+    def unaccounted(self, pushed: int) -> int:
+        """Of `pushed` samples pushed so far, plus the lead silence added, those neither
+        played, queued, cut from a burst nor dropped after a dry spell (their time had
+        passed): 0 unless samples were lost (or clear() threw the queue away)."""
+        with self._lock:
+            out = self.popped + self.size + self.samples_skipped + self.late_samples
+            return pushed + self.padded - out
+
     def clear(self) -> None:
         with self._lock:
             self._chunks.clear()

@@ -228,4 +228,5 @@ def test_every_sample_is_accounted_for_through_dry_spells_bursts_and_shrinks():
         for _ in range(int(rng.integers(0, 3))):  # the speaker: late, on time, or catching up
             jb.pop_into(out)
         assert pushed + jb.padded == jb.popped + jb.size + jb.samples_skipped + jb.late_samples
+        assert jb.unaccounted(pushed) == 0  # the same, as the soak benchmark reads it
     assert jb.underruns and jb.skipped and jb.late_samples  # every path was taken
