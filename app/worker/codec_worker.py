@@ -13,6 +13,7 @@ what the user asked for. Metrics themselves are computed on the metrics thread.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import traceback
@@ -30,6 +31,7 @@ from codec.session import operations as ops
 from codec.session.comparison import decode_key
 from codec.session.kept import KeptRun
 from codec.session.policy import DEFAULT_POLICY, LongFilePolicy
+from codec.session.quick import QuickPlan
 
 from . import jobs, listening_jobs
 from .metrics_thread import MetricsItem, MetricsThread, release_freed_heap
@@ -55,7 +57,8 @@ class CodecWorker(QObject):
         self.inbox = jobs.Inbox()
         self.codec = None  # owned by the worker's thread; the GUI reads only CodecInfo
         # seconds a K switch's first piece takes (codec.session.quick), per torch threads
-        self.quick_cost: dict[int, float] = {}
+        # how a K switch's first piece is decoded, per torch thread count (codec.session.quick)
+        self.quick_plans: dict[int, QuickPlan] = {}
         self.geometry = None  # the codec's CodebookGeometry (read-only arrays)
         self._closing = jobs.CancelToken()
         self._listening = threading.Event()  # set by the GUI while audio plays
@@ -179,11 +182,11 @@ class CodecWorker(QObject):
             return
         self.codec = codec
         from codec.analysis.tokens import CodebookGeometry
-        from codec.session.quick import QUICK_THREADS, first_piece_cost
+        from codec.session.quick import QUICK_THREADS, plan_first_piece
 
         # K switches start ahead of a playing cursor by what their decode will take
         counts = {QUICK_THREADS, torch.get_num_threads()}
-        self.quick_cost = {n: first_piece_cost(codec, threads=n) for n in counts}
+        self.quick_plans = {n: plan_first_piece(codec, threads=n) for n in counts}
 
         self.geometry = CodebookGeometry.of(codec.model)
         self.result.emit(jobs.ModelLoaded(req, codec.info, self.geometry))
@@ -245,20 +248,22 @@ class CodecWorker(QObject):
             # pieces have been faster here (one, on a 2-core machine with the GUI drawing:
             # 0.14-0.19 s against 0.17-0.28 s for the full-size Mimi, measured)
             threads = QUICK_THREADS
-            if self._threads() > 1 and self.quick_cost:
-                threads = min(self.quick_cost, key=self.quick_cost.__getitem__)
+            if self._threads() > 1 and self.quick_plans:
+                threads = min(self.quick_plans, key=lambda n: self.quick_plans[n].cost_s)
+            plan = self.quick_plans.get(threads, QuickPlan(0, 0.0))
             if req.playing:
                 waited = time.monotonic() - req.submitted
-                cost = self.quick_cost.get(threads, 0.0)
-                frame = start_frame(req.position_s, waited, cost, codec.frame_rate)
+                frame = start_frame(req.position_s, waited, plan.cost_s, codec.frame_rate)
             else:
                 frame = int(max(req.position_s, 0.0) * codec.frame_rate)
 
             def learn(seconds: float) -> None:  # this machine, as loaded now
-                old = self.quick_cost.get(threads, seconds)
-                self.quick_cost[threads] = 0.5 * (old + seconds)
+                cost = 0.5 * (plan.cost_s + seconds) if plan.cost_s else seconds
+                self.quick_plans[threads] = dataclasses.replace(plan, cost_s=cost)
 
-            pieces_iter = quick_decode(codec, c, k, frame, req.part, stopped, learn, threads)
+            pieces_iter = quick_decode(
+                codec, c, k, frame, req.part, stopped, learn, threads, plan.memory_frames
+            )
             for start, audio, exact in pieces_iter:
                 self.result.emit(jobs.QuickPart(req, k, start, audio, exact))
                 pieces.append(audio if exact else None)

@@ -128,6 +128,18 @@ class MimiModel(nn.Module):
         """
         return self.decode_latent(self.quantizer.decode(codes, part), state)
 
+    def decode_memory(self, codes: torch.Tensor, state: DecoderState, part: str = "all") -> None:
+        """codes [B, K, F] through the upsampling and the transformer only, into `state`.
+
+        Gives a fresh decoder the attention's memory of frames before the ones to be heard
+        (the window is `cfg.context` steps, 10 s for Mimi) for a fraction of a full decode's
+        cost: the SEANet decoder, the costly part, is skipped, so its state stays as it was
+        and the first frames decoded next need a short warm-up of its own (its convolutions
+        reach back a few frames). Nothing is returned.
+        """
+        h = self.upsample(self.quantizer.decode(codes, part), state.upsample)
+        self.decoder_transformer(h, state.transformer)
+
     # ---- housekeeping ------------------------------------------------------------------
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)

@@ -209,6 +209,15 @@ class DecoderRunner:
         self.frames = 0
 
     @torch.inference_mode()
+    def remember(self, codes: Any, part: str = "all") -> None:
+        """Feed codes [B, K, f] to the decoder's attention only (MimiModel.decode_memory):
+        the frames are not heard, and the SEANet decoder starts fresh at the next push."""
+        c = as_tensor(codes, torch.int64)
+        if c.shape[-1]:
+            self.model.decode_memory(c.to(self.device), self.state, part)
+            self.frames += c.shape[-1]
+
+    @torch.inference_mode()
     def push(self, codes: Any, part: str = "all") -> torch.Tensor:
         """part: "all", "semantic" or "acoustic" (see SplitResidualVQ.decode)."""
         c = as_tensor(codes, torch.int64)

@@ -2,12 +2,19 @@
 
 Decoding a whole file at a new K takes a while (a 10-minute file: seconds with the demo
 codec, tens of seconds with the full-size Mimi on a small CPU), and the listener wants the
-new K now. So the decode starts `WARMUP_S` before the playhead with a fresh decoder, gives
-the part just ahead of the playhead first (`AHEAD_S`), then carries on to the end in pieces;
-the caller then makes the exact decode from the start and swaps it in. The decoder's memory
-is its convolutions (a few frames) and its transformer's attention window (10 s for Mimi):
-after the warm-up the quick part is close to the exact one (measured in the tests), and
-where the warm-up reaches back to the first frame it is the exact decode.
+new K now. So a fresh decoder starts a little before the playhead, gives the part just
+ahead of the playhead first (`AHEAD_S`), then carries on to the end in pieces; the caller
+then makes the exact decode from the start and swaps it in.
+
+The decoder remembers two things, and the fresh one is given both before the playhead:
+its convolutions reach back a few frames (`WARMUP_S` of full decode, thrown away), and its
+transformer's attention reaches back 10 s (Mimi's window). The attention's memory is fed
+to the transformer alone (`DecoderRunner.remember`, no SEANet decoder), as many frames as
+fit in `MEMORY_BUDGET_S` on this machine, up to the whole window: then the quick part is
+the exact decode up to float rounding and the deeper layers' longer reach (measured with
+the demo codec 7 minutes into a file, K = 3: 0.5-1 % from the exact decode, against 40-60 %
+with the convolutions' warm-up alone). Where the warm-up reaches back to the first frame
+the quick part is the exact decode.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,12 +32,15 @@ from ..model.runner import DecoderRunner, as_tensor
 from ..model.threads import torch_threads
 from .comparison import Comparison
 
-# decoded before the playhead and thrown away: the decoder's memory fills. Measured with
-# the demo codec on the English sample (first piece against the exact decode there,
-# median relative difference): 0.24 s 4.8e-2, 0.48 s 4.4e-2, 1 s 2.6e-2, 2 s 1.1e-2; the
-# convolutions' state is what matters, the rest is the attention's longer memory, and
-# the exact decode replaces all of it within seconds
+# decoded in full before the playhead and thrown away: the convolutions' state. Measured
+# 7 minutes into a file, the attention's memory given (K = 3, first 0.2 s of the quick part
+# against the exact decode, relative difference): demo codec 0.25 (2 frames), 0.01 (4),
+# 0.005 (6); full-size random weights 0.38, 0.004, 0.004
 WARMUP_S = 0.48
+# seconds of the first piece's decode spent on the attention's memory, at most (the
+# transformer over frames before the warm-up; measured on one thread of a slow 2-core
+# VM: the demo codec's whole 10 s window in 26 ms, full-size Mimi 3.6 ms a frame)
+MEMORY_BUDGET_S = 0.04
 AHEAD_S = 0.16  # the first piece the listener hears (2 frames)
 # then pieces growing by half each time up to 1.28 s, each given as soon as it is decoded:
 # a piece must be ready before the listener reaches it, and it takes up to 0.6 of its own
@@ -43,9 +54,25 @@ QUICK_THREADS = 1
 LEAD_MARGIN_S = 0.03  # added to the predicted wait before the first piece is heard
 
 
+@dataclass(frozen=True)
+class QuickPlan:
+    """How a K switch's first piece is decoded on this machine: `memory_frames` frames
+    given to the attention only, then the warm-up and the piece in full; `cost_s`, the
+    seconds all of that takes (what `start_frame` needs)."""
+
+    memory_frames: int
+    cost_s: float
+
+
 def first_piece_frames(frame_rate: float) -> int:
-    """Frames decoded before the first piece can play: the warm-up and the piece."""
+    """Frames decoded in full before the first piece can play: the warm-up and the piece."""
     return round(WARMUP_S * frame_rate) + max(1, round(AHEAD_S * frame_rate))
+
+
+def window_frames(codec) -> int:
+    """Frames the decoder's attention reaches back (its window, in codec frames)."""
+    cfg = codec.model.cfg
+    return math.ceil(cfg.context / cfg.resample_stride)
 
 
 def start_frame(position_s: float, waited_s: float, first_piece_s: float, frame_rate: float) -> int:
@@ -60,20 +87,29 @@ def start_frame(position_s: float, waited_s: float, first_piece_s: float, frame_
     return math.floor((max(position_s, 0.0) + ahead) * frame_rate)
 
 
-def first_piece_cost(codec, threads: int = QUICK_THREADS) -> float:
-    """Seconds to decode a first piece (warm-up and piece, all codebooks) on this machine
-    on `threads`: the figure `start_frame` needs before a K switch has measured one."""
+def plan_first_piece(codec, threads: int = QUICK_THREADS) -> QuickPlan:
+    """Time the attention's memory per frame and a first piece on `threads` here: the
+    memory is as many frames as `MEMORY_BUDGET_S` allows, up to the window."""
     import torch
 
-    n = first_piece_frames(codec.frame_rate)
-    codes = torch.zeros(1, codec.num_codebooks, n, dtype=torch.int64)
+    n, probe = first_piece_frames(codec.frame_rate), 8
+    codes = torch.zeros(1, codec.num_codebooks, probe + n, dtype=torch.int64)
     with torch_threads(threads):
-        # first-call work (allocations, kernels for the shape) untimed
-        DecoderRunner(codec.model, chunk_frames=None).push(codes)
+        # first-call work (allocations, kernels for the shapes) untimed
+        warm = DecoderRunner(codec.model, chunk_frames=None)
+        warm.remember(codes[..., :probe])
+        warm.push(codes[..., :n])
         runner = DecoderRunner(codec.model, chunk_frames=None)
         t0 = time.perf_counter()
-        runner.push(codes)
-    return time.perf_counter() - t0
+        runner.remember(codes[..., :probe])
+        per_frame = (time.perf_counter() - t0) / probe
+        memory = min(window_frames(codec), int(MEMORY_BUDGET_S / max(per_frame, 1e-6)))
+        codes = torch.zeros(1, codec.num_codebooks, memory + n, dtype=torch.int64)
+        runner = DecoderRunner(codec.model, chunk_frames=None)
+        t0 = time.perf_counter()
+        runner.remember(codes[..., :memory])
+        runner.push(codes[..., memory:])
+    return QuickPlan(memory, time.perf_counter() - t0)
 
 
 def quick_decode(
@@ -85,11 +121,13 @@ def quick_decode(
     cancel: Callable[[], bool] | None = None,
     on_cost: Callable[[float], None] | None = None,
     threads: int = QUICK_THREADS,
+    memory_frames: int | None = None,
 ) -> Iterator[tuple[int, np.ndarray, bool]]:
     """Yield (start sample, audio [C, n] float32, exact) pieces of the decode at K from frame
     `frame` to the end, the piece at `frame` first. part: as codec.session.operations.decode
     ("residual": the signal minus the decode). on_cost(seconds) is called once, with what
-    the first piece (warm-up included) cost."""
+    the first piece (memory and warm-up included) cost. memory_frames: frames before the
+    warm-up given to the attention only (QuickPlan; None: the whole window)."""
     import torch
 
     codes = comparison.codes
@@ -98,6 +136,8 @@ def quick_decode(
     frames, fs, rate = codes.shape[-1], codec.frame_size, codec.sample_rate
     f0 = min(max(int(frame), 0), frames - 1)
     w0 = max(0, f0 - round(WARMUP_S * rate / fs))
+    memory = window_frames(codec) if memory_frames is None else max(0, int(memory_frames))
+    m0 = max(0, w0 - memory)
     runner = DecoderRunner(codec.model, chunk_frames=None)
     prefix = as_tensor(codes[:, :k], torch.int64)
     decode_part = "all" if part == "residual" else part
@@ -111,6 +151,8 @@ def quick_decode(
         check_cancelled(cancel, "decoding")
         t0 = time.perf_counter()
         with torch_threads(threads):
+            if i == 0:  # the attention's memory (nothing before the first frame)
+                runner.remember(prefix[..., m0:w0], decode_part)
             y = runner.push(prefix[..., a:b], decode_part)[:, 0].numpy()
         if i == 0 and on_cost is not None:
             on_cost(time.perf_counter() - t0)

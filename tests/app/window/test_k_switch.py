@@ -28,7 +28,7 @@ def _file(path, seconds: float) -> np.ndarray:
 
 
 def _own_decode(codec, codes: np.ndarray, k: int, n: int) -> np.ndarray:
-    return codec.decode(torch.from_numpy(np.ascontiguousarray(codes[:, :k])))[0, 0, :n].numpy()
+    return codec.decode(torch.from_numpy(np.array(codes[:, :k])))[0, 0, :n].numpy()
 
 
 def _play_through_switch(qtbot, w, new_k: int) -> list[tuple[int, np.ndarray]]:
@@ -134,6 +134,47 @@ def test_the_quick_part_is_close_to_the_exact_decode(tiny):
     # the same computation in other chunk sizes: float rounding only (matmuls of other shapes)
     got = np.concatenate([p for _, p, _ in pieces], 1)[0]
     np.testing.assert_allclose(got, exact, atol=5e-5)
+
+
+def test_the_attention_memory_brings_the_quick_part_to_the_exact_decode():
+    """The demo codec's decoder leans on its attention's 10 s of memory: 20 s into speech,
+    the quick part from the convolutions' warm-up alone is far from the exact decode; given
+    the window's frames through the transformer alone it is the exact decode but for
+    rounding and the deeper layer's longer reach."""
+    from codec import load_codec
+    from codec.session.comparison import Comparison
+
+    demo = load_codec("demo", "cpu")
+    from codec.audio.resample import resample
+
+    y, rate = sf.read("resources/samples/english_speech.flac", dtype="float32", always_2d=True)
+    speech = resample(y.T[:1], rate, 24_000)[0]
+    x = np.tile(speech, 30 * 24_000 // speech.size + 1)[None, : 24_000 * 30].astype(np.float32)
+    c = Comparison("q", x, 24_000)
+    c.set_codes(demo.encode(torch.from_numpy(x)[:, None]).numpy(), "demo")
+    frame, k = 250, 3  # 20 s in: the exact decode has a full window behind it
+    exact = _own_decode(demo, c.codes, k, x.shape[1])[frame * 1920 : (frame + 10) * 1920]
+
+    def difference(memory: int) -> float:
+        first = list(
+            itertools.islice(quick.quick_decode(demo, c, k, frame, memory_frames=memory), 4)
+        )
+        got = np.concatenate([p for _, p, _ in first], axis=1)[0, : exact.size]
+        return float(np.linalg.norm(got - exact) / np.linalg.norm(exact))
+
+    without, within = difference(0), difference(quick.window_frames(demo))
+    print(f"quick vs exact, 0.8 s from 20 s in: {without:.3f} without memory, {within:.4f} with")
+    assert within < 0.03
+    assert without > 5 * within
+
+
+def test_the_memory_fits_the_budget(tiny):
+    """The plan gives the attention as many frames as the budget allows here, at most the
+    window, and its cost is the first piece's, measured."""
+    plan = quick.plan_first_piece(tiny)
+    assert 0 <= plan.memory_frames <= quick.window_frames(tiny)
+    assert plan.cost_s > 0
+    assert quick.window_frames(tiny) == int(np.ceil(tiny.model.cfg.context / 2))
 
 
 def test_until_a_piece_arrives_b_goes_on_with_the_old_decode():

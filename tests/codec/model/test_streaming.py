@@ -155,3 +155,26 @@ def test_streaming_decoder_k_changes_take_effect_next_step(mimi_random):
     with torch.inference_mode():
         ref = codec.model.decode_latent(z)
     assert rel_err(out, ref) < 1e-5
+
+
+def test_remembered_frames_fill_the_attention_as_decoded_ones_do(tiny):
+    """DecoderRunner.remember gives the transformer (and the upsampling) the state a full
+    decode of those frames leaves, and leaves the SEANet decoder fresh: the frames pushed
+    next differ from the one-pass decode only until its convolutions have warmed up."""
+    codes = tiny.encode(speechlike(3.0, seed=21))
+    a, b, n = runner.DecoderRunner(tiny.model, None), runner.DecoderRunner(tiny.model, None), 20
+    a.push(codes[..., :n])
+    b.remember(codes[..., :n])
+    assert a.frames == b.frames == n
+    ta, tb = a.state.transformer, b.state.transformer
+    assert ta.offset == tb.offset == 2 * n  # steps at twice the frame rate
+    for ca, cb in zip(ta.caches, tb.caches, strict=True):
+        assert ca.n == cb.n > 0
+        assert torch.equal(ca.buf[..., : ca.n, :], cb.buf[..., : cb.n, :])
+    assert torch.equal(a.state.upsample.partial, b.state.upsample.partial)
+    ya, yb = a.push(codes[..., n:]), b.push(codes[..., n:])
+    fresh = runner.DecoderRunner(tiny.model, None).push(codes[..., n:])
+    warm = 6 * 1920  # the convolutions' warm-up (codec.session.quick.WARMUP_S)
+    assert not torch.allclose(ya[..., :1920], yb[..., :1920], atol=1e-4)  # SEANet was fresh
+    assert rel_err(yb[..., warm:], ya[..., warm:]) < 1e-3
+    assert rel_err(yb[..., warm:], ya[..., warm:]) < rel_err(fresh[..., warm:], ya[..., warm:])
